@@ -1,0 +1,135 @@
+import { join, relative, resolve } from "node:path";
+import { type Command, Option } from "commander";
+import { pino } from "pino";
+import { type RunningConsole, startConsole } from "../../console/start.js";
+import { createLogger, LOG_LEVELS, type LogLevel } from "../../core/log.js";
+import { UsageError } from "../errors.js";
+
+interface ServerFlags {
+  host: string;
+  port: string;
+  db?: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  trustProxy?: boolean;
+}
+
+function serverOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("--host <address>", "address to listen on").env("MSEC_HOST").default("127.0.0.1"),
+    )
+    .addOption(
+      new Option("--port <port>", "HTTP port (0 picks a free one)")
+        .env("MSEC_PORT")
+        .default("7700"),
+    )
+    .addOption(
+      new Option(
+        "--db <url>",
+        "store: sqlite:PATH or postgres://user@host/db[?schema=NAME]\n(default: sqlite:<data-dir>/msec.db)",
+      ).env("MSEC_DB"),
+    )
+    .addOption(
+      new Option("--data-dir <dir>", "where the embedded store and logs live")
+        .env("MSEC_DATA_DIR")
+        .default(".msec"),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .env("MSEC_LOG_LEVEL")
+        .choices(LOG_LEVELS)
+        .default("info"),
+    )
+    .addOption(
+      new Option("--trust-proxy", "trust X-Forwarded-* headers from a reverse proxy").env(
+        "MSEC_TRUST_PROXY",
+      ),
+    );
+}
+
+export function registerServerCommands(program: Command): void {
+  serverOptions(
+    program
+      .command("up")
+      .description(
+        "run the console (and, as they land, an agent and the demo services) on this machine, for trying msec out",
+      ),
+  ).action(async (flags: ServerFlags) => {
+    const logFile = join(flags.dataDir, "logs", "console.log");
+    const log = createLogger({
+      level: flags.logLevel,
+      destination: pino.destination({ dest: logFile, mkdir: true, sync: false }),
+    });
+    const running = await start(flags, log);
+    out(`logs:    ${relative(process.cwd(), resolve(logFile)) || logFile}`);
+    out("Press Ctrl-C to stop.");
+    await untilSignal(running);
+  });
+
+  serverOptions(
+    program
+      .command("console")
+      .description(
+        "run the console: HTTP API, web UI and the control plane (logs go to stderr as JSON)",
+      ),
+  ).action(async (flags: ServerFlags) => {
+    const running = await start(flags, createLogger({ level: flags.logLevel }));
+    await untilSignal(running);
+  });
+}
+
+async function start(
+  flags: ServerFlags,
+  log: ReturnType<typeof createLogger>,
+): Promise<RunningConsole> {
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port: "${flags.port}" is not a port number (0-65535)`);
+  }
+  const running = await startConsole({
+    host: flags.host,
+    port,
+    db: flags.db ?? `sqlite:${join(flags.dataDir, "msec.db")}`,
+    log,
+    trustProxy: flags.trustProxy ?? false,
+    adminPassword: process.env.MSEC_ADMIN_PASSWORD || undefined,
+  });
+  out(`console: ${running.url}`);
+  out(`store:   ${running.storeLocation}`);
+  if (running.admin.kind === "created") {
+    out(`admin login: ${running.admin.username}`);
+    if (running.admin.generated) {
+      out(`admin password: ${running.admin.password}`);
+      out("  (shown this once and stored hashed; change it with `msec user passwd admin`)");
+    } else {
+      out("admin password: the one in MSEC_ADMIN_PASSWORD");
+    }
+  }
+  return running;
+}
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Run until SIGINT or SIGTERM, then shut down in order; a second signal exits at once. */
+function untilSignal(running: RunningConsole): Promise<void> {
+  return new Promise((resolveDone) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`${signal} again: exiting now\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      process.stderr.write(`${signal}: finishing in-flight requests, then stopping\n`);
+      running.close().then(resolveDone, (err) => {
+        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      });
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

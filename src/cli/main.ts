@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { CommanderError } from "commander";
+import { isMsecError } from "../core/errors.js";
+import { UsageError } from "./errors.js";
+import { createProgram } from "./program.js";
+
+/** Exit codes scripts can trust: 0 ok, 1 the operation failed, 2 the command was misused. */
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+async function main(argv: string[]): Promise<number> {
+  const program = createProgram();
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return EXIT.usage;
+  }
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander has already printed its message or the help text.
+      const fine = ["commander.helpDisplayed", "commander.help", "commander.version"].includes(
+        e.code,
+      );
+      return fine ? EXIT.ok : EXIT.usage;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    if (isMsecError(e)) {
+      process.stderr.write(`error: ${e.message} [${e.code}]\n`);
+      return EXIT.failed;
+    }
+    process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

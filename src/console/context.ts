@@ -1,0 +1,12 @@
+import type { Logger } from "../core/log.js";
+import type { ThrottleState } from "./auth/throttle.js";
+import type { Store } from "./store/index.js";
+
+/** What the console's handlers share: passed in at start, never imported as globals. */
+export interface ConsoleContext {
+  store: Store;
+  log: Logger;
+  /** Milliseconds since the epoch; tests may pass a fake clock. */
+  now(): number;
+  loginThrottle: ThrottleState;
+}

@@ -1,0 +1,126 @@
+import type {} from "@fastify/cookie";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { MsecError } from "../../core/errors.js";
+import { type Role, roleAtLeast, weakerRole } from "../../core/roles.js";
+import { sameSecret } from "../auth/secrets.js";
+import { findSession, SESSION_COOKIE } from "../auth/sessions.js";
+import type { ConsoleContext } from "../context.js";
+import { findTokenBySecret, TOKEN_PREFIX, touchToken } from "../tokens/repo.js";
+
+/** Who may call a route: anyone, or an authenticated user holding at least this role. */
+export type Access = "public" | Role;
+
+/** The authenticated caller of a request. */
+export type Principal =
+  | {
+      via: "session";
+      userId: number;
+      username: string;
+      role: Role;
+      mustChangePassword: boolean;
+      sessionIdHash: string;
+      csrfToken: string;
+    }
+  | {
+      via: "token";
+      userId: number;
+      username: string;
+      role: Role;
+      mustChangePassword: boolean;
+      tokenId: number;
+    };
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+// Writing last_used_at on every call would turn reads into writes.
+const TOKEN_TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * Authentication and authorization for every route under the API prefix. A route
+ * must declare its access (`config: { access }`); one that forgets fails at start-up
+ * rather than being open by accident.
+ */
+export function installAccessControl(app: FastifyInstance, ctx: ConsoleContext): void {
+  app.decorateRequest("principal", null);
+
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/api/") && route.config?.access === undefined) {
+      throw new Error(`route ${route.method} ${route.url} declares no access`);
+    }
+  });
+
+  app.addHook("preHandler", async (req) => {
+    const access = req.routeOptions.config.access;
+    if (access === undefined) return;
+    req.principal = await authenticate(req, ctx);
+    if (access === "public") return;
+    const who = req.principal;
+    if (!who) throw new MsecError("unauthenticated", "log in or send an API token");
+    if (!roleAtLeast(who.role, access)) {
+      throw new MsecError(
+        "permission_denied",
+        `this needs the ${access} role; ${who.username} is ${who.role}`,
+      );
+    }
+    if (who.via === "session" && !SAFE_METHODS.has(req.method)) {
+      const sent = req.headers["x-csrf-token"];
+      if (typeof sent !== "string" || !sameSecret(sent, who.csrfToken)) {
+        throw new MsecError(
+          "permission_denied",
+          "missing or wrong X-CSRF-Token header (browser sessions must send the token from login)",
+        );
+      }
+    }
+  });
+}
+
+async function authenticate(req: FastifyRequest, ctx: ConsoleContext): Promise<Principal | null> {
+  const now = ctx.now();
+  const auth = req.headers.authorization;
+  if (auth !== undefined) {
+    const secret = /^Bearer (\S+)$/i.exec(auth)?.[1];
+    if (!secret?.startsWith(TOKEN_PREFIX)) {
+      throw new MsecError("unauthenticated", "Authorization must be `Bearer msec_...`");
+    }
+    const t = await findTokenBySecret(ctx.store.db, secret, now);
+    if (!t) throw new MsecError("unauthenticated", "unknown, revoked or expired API token");
+    if (t.last_used_at === null || now - t.last_used_at > TOKEN_TOUCH_INTERVAL_MS) {
+      await touchToken(ctx.store.db, t.id, now);
+    }
+    return {
+      via: "token",
+      userId: t.user_id,
+      username: t.username,
+      role: weakerRole(t.user_role as Role, t.token_role as Role),
+      mustChangePassword: t.must_change_password === 1,
+      tokenId: t.id,
+    };
+  }
+  const cookie = req.cookies[SESSION_COOKIE];
+  if (!cookie) return null;
+  const s = await findSession(ctx.store.db, cookie, now);
+  if (!s) return null;
+  return {
+    via: "session",
+    userId: s.user_id,
+    username: s.username,
+    role: s.role as Role,
+    mustChangePassword: s.must_change_password === 1,
+    sessionIdHash: s.id_hash,
+    csrfToken: s.csrf_token,
+  };
+}
+
+/** The caller of a route whose access is not public. */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new MsecError("unauthenticated", "log in or send an API token");
+  return req.principal;
+}

@@ -1,0 +1,45 @@
+import cookie from "@fastify/cookie";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { auditRoutes } from "../audit/routes.js";
+import { authRoutes } from "../auth/routes.js";
+import type { ConsoleContext } from "../context.js";
+import { systemRoutes } from "../system/routes.js";
+import { tokenRoutes } from "../tokens/routes.js";
+import { userRoutes } from "../users/routes.js";
+import { installAccessControl } from "./access.js";
+import { installErrorHandling } from "./errors.js";
+
+export const API_PREFIX = "/api/v1";
+
+export interface AppOptions {
+  /** Trust X-Forwarded-* from a reverse proxy (for the client address and https). */
+  trustProxy: boolean;
+  bodyLimit?: number;
+}
+
+/** The console's HTTP face: every route of the API under /api/v1. */
+export async function buildApp(ctx: ConsoleContext, opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast only drops pino's extra typing.
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    trustProxy: opts.trustProxy,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    // Ask idle keep-alive sockets to go at close; in-flight requests still finish.
+    forceCloseConnections: "idle",
+    return503OnClosing: true,
+  });
+  installErrorHandling(app);
+  await app.register(cookie);
+  installAccessControl(app, ctx);
+  await app.register(
+    async (api) => {
+      systemRoutes(api, ctx);
+      authRoutes(api, ctx);
+      userRoutes(api, ctx);
+      tokenRoutes(api, ctx);
+      auditRoutes(api, ctx);
+    },
+    { prefix: API_PREFIX },
+  );
+  return app;
+}

@@ -1,0 +1,14 @@
+import type { Migration } from "kysely";
+import type { Engine } from "../engine.js";
+import { foundation } from "./0001-foundation.js";
+
+/**
+ * Every schema version the code knows, oldest first. Names sort in order and are
+ * never renamed or removed once released: a database that holds a name missing
+ * here was written by a newer msec, and the store refuses to open it.
+ */
+export function migrations(engine: Engine): Record<string, Migration> {
+  return {
+    "0001-foundation": foundation(engine),
+  };
+}

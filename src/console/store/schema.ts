@@ -1,0 +1,70 @@
+import type { Generated, Insertable, Kysely, Selectable } from "kysely";
+
+/**
+ * Table types of the console's store. Both engines hold the same shapes:
+ * timestamps are integer milliseconds since the epoch, booleans are 0/1,
+ * free-form documents are JSON text.
+ */
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  password_hash: string;
+  role: string;
+  must_change_password: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  /** sha256 of the cookie value: a stolen database does not yield live sessions. */
+  id_hash: string;
+  user_id: number;
+  csrf_token: string;
+  source_ip: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  role: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  source_ip: string;
+  outcome: string;
+  details: string;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
+export interface Schema {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+  settings: SettingsTable;
+}
+
+/** A handle on the store's tables: the store itself or an open transaction. */
+export type Db = Kysely<Schema>;
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type ApiTokenRow = Selectable<ApiTokensTable>;
+export type AuditRow = Selectable<AuditLogTable>;

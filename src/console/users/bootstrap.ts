@@ -1,0 +1,50 @@
+import { isMsecError } from "../../core/errors.js";
+import { recordAudit } from "../audit/repo.js";
+import { generatePassword, hashPassword } from "../auth/secrets.js";
+import type { Store } from "../store/index.js";
+import { countUsers, insertUser } from "./repo.js";
+
+export type AdminBootstrap =
+  | { kind: "existing" }
+  | { kind: "created"; username: string; password: string; generated: boolean };
+
+/**
+ * On the first start (no users at all) create `admin`, with the given password or a
+ * generated one. A generated password is returned once, to be shown once; only its
+ * hash is stored, and the user is asked to change it.
+ */
+export async function ensureAdmin(
+  store: Store,
+  givenPassword: string | undefined,
+  now: number,
+): Promise<AdminBootstrap> {
+  if ((await countUsers(store.db)) > 0) return { kind: "existing" };
+  const password = givenPassword ?? generatePassword();
+  const passwordHash = await hashPassword(password);
+  try {
+    await store.transaction(async (tx) => {
+      await insertUser(
+        tx,
+        { username: "admin", passwordHash, role: "admin", mustChangePassword: !givenPassword },
+        now,
+      );
+      await recordAudit(
+        tx,
+        {
+          actor: "system",
+          action: "user.create",
+          target: "user:admin",
+          sourceIp: "local",
+          outcome: "ok",
+          details: { role: "admin", reason: "first start" },
+        },
+        now,
+      );
+    });
+  } catch (e) {
+    // Another replica starting at the same moment created it first.
+    if (isMsecError(e) && e.code === "already_exists") return { kind: "existing" };
+    throw e;
+  }
+  return { kind: "created", username: "admin", password, generated: !givenPassword };
+}
