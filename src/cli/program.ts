@@ -2,13 +2,12 @@ import { Command, Option } from "commander";
 import { VERSION } from "../core/version.js";
 import { registerAuditCommands } from "./commands/audit.js";
 import { registerAuthCommands } from "./commands/auth.js";
-import { registerServerCommands } from "./commands/server.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerUserCommands } from "./commands/user.js";
 import { DEFAULT_CONSOLE } from "./context.js";
 
 /** The `msec` command: servers to run, and a client for everything the console's API does. */
-export function createProgram(): Command {
+export function createProgram(registerServerCommands: (program: Command) => void): Command {
   const program = new Command("msec")
     .description(
       "msec-ts: run services on many machines (RPC, monitoring, gray release, logs, one console)",

@@ -10,14 +10,17 @@ import { deleteToken } from "../tokens/repo.js";
 import { findUser } from "../users/repo.js";
 import { dummyHash, verifyPassword } from "./secrets.js";
 import { createSession, deleteSession, SESSION_COOKIE, SESSION_TTL_MS } from "./sessions.js";
-import { checkThrottle, clearFailures, recordFailure } from "./throttle.js";
+import { checkThrottle, clearFailures, LOGIN_POLICY, recordFailure } from "./throttle.js";
 
 export function authRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   app.post("/auth/login", { config: { access: "public" } }, async (req, reply) => {
     const body = parseInput(LoginRequest, req.body, "body");
     const now = ctx.now();
     const userKey = `user:${body.username}`;
-    const keys = [userKey, `ip:${req.ip}`];
+    const keys = [
+      { key: userKey, policy: LOGIN_POLICY.user },
+      { key: `ip:${req.ip}`, policy: LOGIN_POLICY.address },
+    ];
     const verdict = checkThrottle(ctx.loginThrottle, keys, now);
     if (verdict.blocked) {
       const seconds = Math.ceil(verdict.retryAfterMs / 1000);

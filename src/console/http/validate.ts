@@ -13,7 +13,16 @@ export function parseInput<S extends z.ZodType>(
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = [part, ...(issue?.path ?? []).map(String)].join(".");
-  const what =
-    issue?.code === "invalid_type" && issue.input === undefined ? "is required" : issue?.message;
+  const missing = issue?.code === "invalid_type" && valueAt(value, issue.path) === undefined;
+  const what = missing ? "is required" : issue?.message;
   throw new MsecError("invalid_argument", `${path}: ${what ?? "is invalid"}`, { field: path });
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const key of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
 }

@@ -1,9 +1,9 @@
 import { join, relative, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { pino } from "pino";
-import { type RunningConsole, startConsole } from "../../console/start.js";
-import { createLogger, LOG_LEVELS, type LogLevel } from "../../core/log.js";
-import { UsageError } from "../errors.js";
+import { type RunningConsole, startConsole } from "../console/start.js";
+import { createLogger, LOG_LEVELS, type LogLevel } from "../core/log.js";
+import { UsageError } from "../cli/errors.js";
 
 interface ServerFlags {
   host: string;

@@ -1,14 +1,19 @@
 #!/usr/bin/env node
+/**
+ * The `msec` executable: the composition root that puts the client commands (cli/)
+ * together with the server commands that run the console (and later the agent).
+ */
 import { CommanderError } from "commander";
 import { isMsecError } from "../core/errors.js";
-import { UsageError } from "./errors.js";
-import { createProgram } from "./program.js";
+import { UsageError } from "../cli/errors.js";
+import { createProgram } from "../cli/program.js";
+import { registerServerCommands } from "./server-commands.js";
 
 /** Exit codes scripts can trust: 0 ok, 1 the operation failed, 2 the command was misused. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 async function main(argv: string[]): Promise<number> {
-  const program = createProgram();
+  const program = createProgram(registerServerCommands);
   if (argv.length <= 2) {
     program.outputHelp();
     return EXIT.usage;

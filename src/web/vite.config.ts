@@ -1,0 +1,21 @@
+import preact from "@preact/preset-vite";
+import { defineConfig } from "vite";
+
+// Run from the project root: `vite build --config src/web/vite.config.ts`.
+const root = decodeURIComponent(new URL(".", import.meta.url).pathname);
+
+export default defineConfig({
+  root,
+  // Relative asset URLs, so the console also works behind a proxy under a sub-path.
+  base: "./",
+  plugins: [preact()],
+  build: {
+    outDir: "../../dist/web",
+    emptyOutDir: true,
+    target: "es2022",
+    // The console checks for the manifest to tell a built bundle from this source folder.
+    manifest: true,
+    modulePreload: { polyfill: false },
+    reportCompressedSize: true,
+  },
+});

@@ -1,0 +1,32 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { startConsoleProcess } from "../support/console-process.js";
+import { call, login } from "../support/http.js";
+
+describe("msec up", () => {
+  const dir = mkdtempSync(join(tmpdir(), "msec-up-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints a generated admin password once; it works, and survives a restart", async () => {
+    const env = { MSEC_ADMIN_PASSWORD: "" };
+    const first = await startConsoleProcess({ command: "up", db: "sqlite:.msec/msec.db", cwd: dir, env });
+    const password = (await first.waitForOutput(/^admin password: (\S+)$/m))[1];
+    expect(password).toMatch(/^[A-Za-z2-9]{20}$/);
+    expect((await call(first.url, "GET", "/health")).status).toBe(200);
+    const s = await login(first.url, "admin", password ?? "");
+    const session = await call(first.url, "GET", "/auth/session", { cookie: s.cookie });
+    expect(session.body).toMatchObject({ username: "admin", role: "admin", mustChangePassword: true });
+    expect(await first.stop()).toBe(0);
+
+    const second = await startConsoleProcess({ command: "up", db: "sqlite:.msec/msec.db", cwd: dir, env });
+    try {
+      await second.waitForOutput(/Press Ctrl-C to stop/);
+      expect(second.stdout()).not.toMatch(/admin password/);
+      await login(second.url, "admin", password ?? "");
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
+});
