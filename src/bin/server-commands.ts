@@ -2,6 +2,8 @@ import { join, relative, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { pino } from "pino";
 import { type RunningConsole, startConsole } from "../console/start.js";
+import { openStore } from "../console/store/index.js";
+import { recoverAdmin } from "../console/users/bootstrap.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../core/log.js";
 import { UsageError } from "../cli/errors.js";
 
@@ -49,6 +51,28 @@ function serverOptions(cmd: Command): Command {
 }
 
 export function registerServerCommands(program: Command): void {
+  program
+    .command("recover-admin")
+    .description(
+      "set a new password on the `admin` user straight in the store (run on the console's machine; printed once, or MSEC_ADMIN_PASSWORD)",
+    )
+    .addOption(new Option("--db <url>", "store (as for `msec console`)").env("MSEC_DB"))
+    .addOption(
+      new Option("--data-dir <dir>", "data directory of the embedded store")
+        .env("MSEC_DATA_DIR")
+        .default(".msec"),
+    )
+    .action(async (flags: { db?: string; dataDir: string }) => {
+      const store = await openStore(flags.db ?? `sqlite:${join(flags.dataDir, "msec.db")}`);
+      try {
+        const r = await recoverAdmin(store, process.env.MSEC_ADMIN_PASSWORD || undefined, Date.now());
+        out(`admin password reset in ${store.location}; every admin session was signed out`);
+        out(r.generated ? `admin password: ${r.password}` : "admin password: the one in MSEC_ADMIN_PASSWORD");
+      } finally {
+        await store.close();
+      }
+    });
+
   serverOptions(
     program
       .command("up")

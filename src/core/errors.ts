@@ -21,6 +21,13 @@ export const ERROR_CODES = {
   unimplemented: 501,
   unavailable: 503,
   deadline_exceeded: 504,
+  // The rest of the Connect / gRPC codes, used by RPC; first in this table wins when an
+  // HTTP status is mapped back to a code.
+  canceled: 499,
+  aborted: 409,
+  out_of_range: 400,
+  data_loss: 500,
+  unknown: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,7 @@ import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import type { SessionInfo } from "../core/schemas/auth.js";
 import { ApiError, api, errorText, setCsrfToken, setUnauthenticatedHandler } from "./api.js";
+import type { Messages } from "./i18n/en.js";
 import {
   fmt,
   I18nContext,
@@ -13,7 +14,6 @@ import {
   saveLang,
   useI18n,
 } from "./i18n/index.js";
-import type { Messages } from "./i18n/en.js";
 import { AuditPage } from "./pages/audit.js";
 import { HomePage } from "./pages/home.js";
 import { LoginPage } from "./pages/login.js";

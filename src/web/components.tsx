@@ -47,11 +47,19 @@ export function toFormError(e: unknown, networkMessage: string): FormError {
   return { message: errorText(e, networkMessage), field };
 }
 
-/** Props marking an input as the one an error is about. */
-export function invalidProps(error: FormError | undefined, name: string, errorId: string) {
-  return error?.field === name
-    ? { "aria-invalid": true as const, "aria-describedby": errorId }
-    : { "aria-invalid": undefined, "aria-describedby": undefined };
+/** aria props for an input: its hint, and the error when the error is about it. */
+export function describedProps(
+  error: FormError | undefined,
+  name: string,
+  errorId: string,
+  hintId?: string,
+) {
+  const invalid = error?.field === name;
+  const ids = [hintId, invalid ? errorId : undefined].filter(Boolean).join(" ");
+  return {
+    "aria-invalid": invalid ? (true as const) : undefined,
+    "aria-describedby": ids || undefined,
+  };
 }
 
 export function ErrorNote({ id, children }: { id?: string; children: ComponentChildren }) {
@@ -75,7 +83,13 @@ export function LoadError({ error, onRetry }: { error: unknown; onRetry: () => v
 }
 
 /** A page's title; it takes focus when the page changes so screen readers announce it. */
-export function PageTitle({ children, actions }: { children: string; actions?: ComponentChildren }) {
+export function PageTitle({
+  children,
+  actions,
+}: {
+  children: string;
+  actions?: ComponentChildren;
+}) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     if (document.activeElement === document.body || document.activeElement === null) return;

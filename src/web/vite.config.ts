@@ -1,14 +1,17 @@
+import { fileURLToPath } from "node:url";
 import preact from "@preact/preset-vite";
 import { defineConfig } from "vite";
 
 // Run from the project root: `vite build --config src/web/vite.config.ts`.
-const root = decodeURIComponent(new URL(".", import.meta.url).pathname);
+const root = fileURLToPath(new URL(".", import.meta.url));
 
 export default defineConfig({
   root,
   // Relative asset URLs, so the console also works behind a proxy under a sub-path.
   base: "./",
   plugins: [preact()],
+  // `vite --config src/web/vite.config.ts` for development, next to a console on its default port.
+  server: { proxy: { "/api": process.env.MSEC_CONSOLE ?? "http://127.0.0.1:7700" } },
   build: {
     outDir: "../../dist/web",
     emptyOutDir: true,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startConsoleProcess } from "../support/console-process.js";
+import { runCli, startConsoleProcess } from "../support/console-process.js";
 import { call, login } from "../support/http.js";
 
 describe("msec up", () => {
@@ -27,6 +27,28 @@ describe("msec up", () => {
       await login(second.url, "admin", password ?? "");
     } finally {
       expect(await second.stop()).toBe(0);
+    }
+  });
+});
+
+describe("msec recover-admin", () => {
+  const dir = mkdtempSync(join(tmpdir(), "msec-recover-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("sets a new admin password in the store and prints it once", async () => {
+    const db = `sqlite:${join(dir, "msec.db")}`;
+    const c = await startConsoleProcess({ db, env: { MSEC_ADMIN_PASSWORD: "original-password" } });
+    await c.stop();
+    const r = await runCli(["recover-admin", "--db", db], { env: { MSEC_ADMIN_PASSWORD: "" } });
+    expect(r.code).toBe(0);
+    const password = /^admin password: (\S+)$/m.exec(r.stdout)?.[1] ?? "";
+    expect(password).toMatch(/^[A-Za-z2-9]{20}$/);
+    const again = await startConsoleProcess({ db });
+    try {
+      expect((await call(again.url, "POST", "/auth/login", { body: { username: "admin", password: "original-password" } })).status).toBe(401);
+      await login(again.url, "admin", password);
+    } finally {
+      await again.stop();
     }
   });
 });

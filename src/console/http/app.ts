@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import cookie from "@fastify/cookie";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { auditRoutes } from "../audit/routes.js";
@@ -8,6 +9,7 @@ import { tokenRoutes } from "../tokens/routes.js";
 import { userRoutes } from "../users/routes.js";
 import { installAccessControl } from "./access.js";
 import { installErrorHandling } from "./errors.js";
+import { installWebUi } from "./web.js";
 
 export const API_PREFIX = "/api/v1";
 
@@ -41,5 +43,6 @@ export async function buildApp(ctx: ConsoleContext, opts: AppOptions): Promise<F
     },
     { prefix: API_PREFIX },
   );
+  await installWebUi(app, fileURLToPath(new URL("../../web", import.meta.url)));
   return app;
 }

@@ -2,7 +2,8 @@ import { isMsecError } from "../../core/errors.js";
 import { recordAudit } from "../audit/repo.js";
 import { generatePassword, hashPassword } from "../auth/secrets.js";
 import type { Store } from "../store/index.js";
-import { countUsers, insertUser } from "./repo.js";
+import { deleteUserSessions } from "../auth/sessions.js";
+import { countUsers, findUser, insertUser, setUserPassword, setUserRole } from "./repo.js";
 
 export type AdminBootstrap =
   | { kind: "existing" }
@@ -47,4 +48,45 @@ export async function ensureAdmin(
     throw e;
   }
   return { kind: "created", username: "admin", password, generated: !givenPassword };
+}
+
+/**
+ * Recovery for a lost admin password, run on the console's machine with direct access
+ * to the store (that access is the authority): sets a new password on `admin`
+ * (recreating it as admin if it was removed or demoted) and signs it out everywhere.
+ */
+export async function recoverAdmin(
+  store: Store,
+  givenPassword: string | undefined,
+  now: number,
+): Promise<{ password: string; generated: boolean }> {
+  const password = givenPassword ?? generatePassword();
+  const passwordHash = await hashPassword(password);
+  await store.transaction(async (tx) => {
+    const existing = await findUser(tx, "admin");
+    if (existing) {
+      await setUserPassword(tx, existing.id, passwordHash, !givenPassword, now);
+      await setUserRole(tx, existing.id, "admin", now);
+      await deleteUserSessions(tx, existing.id);
+    } else {
+      await insertUser(
+        tx,
+        { username: "admin", passwordHash, role: "admin", mustChangePassword: !givenPassword },
+        now,
+      );
+    }
+    await recordAudit(
+      tx,
+      {
+        actor: "system",
+        action: "user.recover-admin",
+        target: "user:admin",
+        sourceIp: "local",
+        outcome: "ok",
+        details: { reason: "msec recover-admin" },
+      },
+      now,
+    );
+  });
+  return { password, generated: !givenPassword };
 }

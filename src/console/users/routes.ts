@@ -48,7 +48,12 @@ export function userRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     const row = await ctx.store.transaction(async (tx) => {
       const user = await insertUser(
         tx,
-        { username: body.username, passwordHash, role: body.role, mustChangePassword: false },
+        {
+          username: body.username,
+          passwordHash,
+          role: body.role,
+          mustChangePassword: body.mustChangePassword,
+        },
         now,
       );
       await auditRequest(req, tx, now, {

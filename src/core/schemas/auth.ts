@@ -46,6 +46,8 @@ export const CreateUserRequest = z.object({
   username: Username,
   password: Password,
   role: Role.default("viewer"),
+  /** The admin chose this password: by default the user must pick their own at first login. */
+  mustChangePassword: z.boolean().default(true),
 });
 export type CreateUserRequest = z.infer<typeof CreateUserRequest>;
 

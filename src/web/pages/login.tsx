@@ -1,7 +1,7 @@
 import { useRef, useState } from "preact/hooks";
 import type { SessionInfo } from "../../core/schemas/auth.js";
 import { api } from "../api.js";
-import { ErrorNote, type FormError, invalidProps, toFormError } from "../components.js";
+import { describedProps, ErrorNote, type FormError, toFormError } from "../components.js";
 import { useI18n } from "../i18n/index.js";
 
 export function LoginPage({
@@ -53,7 +53,7 @@ export function LoginPage({
             required
             value={username}
             onInput={(e) => setUsername(e.currentTarget.value)}
-            {...invalidProps(error, "username", "login-error")}
+            {...describedProps(error, "username", "login-error")}
           />
         </div>
         <div class="field">
@@ -67,7 +67,7 @@ export function LoginPage({
             ref={passwordRef}
             value={password}
             onInput={(e) => setPassword(e.currentTarget.value)}
-            {...invalidProps(error, "password", "login-error")}
+            {...describedProps(error, "password", "login-error")}
           />
         </div>
         {error && <ErrorNote id="login-error">{error.message}</ErrorNote>}

@@ -1,6 +1,12 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api.js";
-import { ErrorNote, type FormError, invalidProps, PageTitle, toFormError } from "../components.js";
+import {
+  describedProps,
+  ErrorNote,
+  type FormError,
+  PageTitle,
+  toFormError,
+} from "../components.js";
 import { useI18n } from "../i18n/index.js";
 
 /** Change one's own password: PUT /users/{me}/password with the current one. */
@@ -56,6 +62,7 @@ function ChangePasswordForm({
     value: string,
     set: (v: string) => void,
     autoComplete: string,
+    hint?: string,
   ) => (
     <div class="field">
       <label htmlFor={id(name)}>{label}</label>
@@ -67,16 +74,20 @@ function ChangePasswordForm({
         required
         value={value}
         onInput={(e) => set(e.currentTarget.value)}
-        {...invalidProps(error, name, errorId)}
+        {...describedProps(error, name, errorId, hint && id(`${name}-hint`))}
       />
+      {hint && (
+        <small class="hint" id={id(`${name}-hint`)}>
+          {hint}
+        </small>
+      )}
     </div>
   );
 
   return (
     <form onSubmit={submit}>
       {input("currentPassword", t.currentPassword, current, setCurrent, "current-password")}
-      {input("password", t.newPassword, next, setNext, "new-password")}
-      <small class="hint">{t.passwordHint}</small>
+      {input("password", t.newPassword, next, setNext, "new-password", t.passwordHint)}
       {input("repeat", t.repeatPassword, repeat, setRepeat, "new-password")}
       {error && <ErrorNote id={errorId}>{error.message}</ErrorNote>}
       {done && (
@@ -98,13 +109,7 @@ function ChangePasswordForm({
   );
 }
 
-export function PasswordPage({
-  username,
-  onChanged,
-}: {
-  username: string;
-  onChanged: () => void;
-}) {
+export function PasswordPage({ username, onChanged }: { username: string; onChanged: () => void }) {
   const { t } = useI18n();
   return (
     <>

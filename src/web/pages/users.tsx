@@ -3,9 +3,9 @@ import { ROLES, type Role } from "../../core/roles.js";
 import type { User } from "../../core/schemas/auth.js";
 import { api } from "../api.js";
 import {
+  describedProps,
   ErrorNote,
   type FormError,
-  invalidProps,
   LoadError,
   PageTitle,
   toFormError,
@@ -96,9 +96,11 @@ function AddUserForm({ onAdded }: { onAdded: () => void }) {
             required
             value={username}
             onInput={(e) => setUsername(e.currentTarget.value)}
-            {...invalidProps(error, "username", "add-user-error")}
+            {...describedProps(error, "username", "add-user-error", "new-username-hint")}
           />
-          <small class="hint">{t.usernameHint}</small>
+          <small class="hint" id="new-username-hint">
+            {t.usernameHint}
+          </small>
         </div>
         <div class="field">
           <label htmlFor="new-password">{t.password}</label>
@@ -110,9 +112,11 @@ function AddUserForm({ onAdded }: { onAdded: () => void }) {
             required
             value={password}
             onInput={(e) => setPassword(e.currentTarget.value)}
-            {...invalidProps(error, "password", "add-user-error")}
+            {...describedProps(error, "password", "add-user-error", "new-password-hint")}
           />
-          <small class="hint">{t.passwordHint}</small>
+          <small class="hint" id="new-password-hint">
+            {t.passwordHint}
+          </small>
         </div>
         <div class="field field-narrow">
           <label htmlFor="new-role">{t.role}</label>
@@ -121,7 +125,7 @@ function AddUserForm({ onAdded }: { onAdded: () => void }) {
             name="role"
             value={role}
             onChange={(e) => setRole(e.currentTarget.value as Role)}
-            {...invalidProps(error, "role", "add-user-error")}
+            {...describedProps(error, "role", "add-user-error")}
           >
             {ROLES.map((r) => (
               <option key={r} value={r}>

@@ -1,0 +1,36 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type LaunchOptions } from "playwright-core";
+
+/** Debian's chromium; playwright's own browser downloads are never used. */
+export const CHROMIUM = process.env.MSEC_CHROMIUM ?? "/usr/bin/chromium";
+
+export const LAUNCH_OPTIONS: LaunchOptions = {
+  executablePath: CHROMIUM,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+  ],
+};
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch(LAUNCH_OPTIONS);
+}
+
+/** The built web UI the console serves (dist/web, from `vite build`). */
+export const WEB_INDEX = fileURLToPath(new URL("../../dist/web/index.html", import.meta.url));
+
+const SCREENSHOTS = fileURLToPath(new URL("../../test-results/screenshots/", import.meta.url));
+
+/** Where a screenshot goes (test-results/ is git-ignored); creates the folder. */
+export function screenshotPath(name: string): string {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return join(SCREENSHOTS, `${name}.png`);
+}
