@@ -9,11 +9,13 @@ import { describe, expect, it } from "vitest";
  */
 const ALLOWED: Record<string, readonly string[]> = {
   core: [],
-  runtime: ["core"],
+  runtime: ["core", "gen"],
   agent: ["core", "runtime"],
   console: ["core", "runtime"],
   cli: ["core"],
   web: ["core"],
+  gen: [],
+  examples: ["core", "runtime", "gen"],
   bin: ["core", "cli", "console", "agent", "runtime"],
 };
 

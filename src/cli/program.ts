@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { VERSION } from "../core/version.js";
 import { registerAuditCommands } from "./commands/audit.js";
 import { registerAuthCommands } from "./commands/auth.js";
+import { registerServiceCommands } from "./commands/service.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerUserCommands } from "./commands/user.js";
 import { DEFAULT_CONSOLE } from "./context.js";
@@ -31,6 +32,7 @@ export function createProgram(registerServerCommands: (program: Command) => void
   registerUserCommands(program);
   registerTokenCommands(program);
   registerAuditCommands(program);
+  registerServiceCommands(program);
   // Every subcommand reports usage errors through exitOverride instead of exiting.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

@@ -1,5 +1,6 @@
 import type { Logger } from "../core/log.js";
 import type { ThrottleState } from "./auth/throttle.js";
+import type { NamingService } from "./naming/service.js";
 import type { Store } from "./store/index.js";
 
 /** What the console's handlers share: passed in at start, never imported as globals. */
@@ -9,4 +10,6 @@ export interface ConsoleContext {
   /** Milliseconds since the epoch; tests may pass a fake clock. */
   now(): number;
   loginThrottle: ThrottleState;
+  /** The name service: registry of services and instances, watches. */
+  naming: NamingService;
 }

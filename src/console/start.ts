@@ -4,6 +4,7 @@ import { deleteExpiredSessions } from "./auth/sessions.js";
 import type { ThrottleState } from "./auth/throttle.js";
 import type { ConsoleContext } from "./context.js";
 import { API_PREFIX, buildApp } from "./http/app.js";
+import { createNamingService, type NamingOptions, namingOptionsFromEnv } from "./naming/service.js";
 import { openStore } from "./store/index.js";
 import { type AdminBootstrap, ensureAdmin } from "./users/bootstrap.js";
 
@@ -18,6 +19,8 @@ export interface ConsoleOptions {
   /** Password for the first-start admin; generated when absent. */
   adminPassword?: string | undefined;
   now?: () => number;
+  /** Name service tuning; default: from MSEC_NAMING_* environment variables, else built in. */
+  naming?: Partial<NamingOptions>;
 }
 
 export interface RunningConsole {
@@ -33,11 +36,14 @@ const SESSION_SWEEP_MS = 10 * 60 * 1000;
 /** The console's composition root: owns the start and stop order of its parts. */
 export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole> {
   const now = opts.now ?? Date.now;
+  const namingOptions = opts.naming ?? namingOptionsFromEnv(process.env);
   const store = await openStore(opts.db);
   const loginThrottle: ThrottleState = new Map();
-  const ctx: ConsoleContext = { store, log: opts.log, now, loginThrottle };
+  const naming = createNamingService({ store, log: opts.log, now }, namingOptions);
+  const ctx: ConsoleContext = { store, log: opts.log, now, loginThrottle, naming };
   try {
     const admin = await ensureAdmin(store, opts.adminPassword, now());
+    await naming.start();
     const app = await buildApp(ctx, { trustProxy: opts.trustProxy ?? false });
     await app.listen({ host: opts.host, port: opts.port });
     const { port } = app.server.address() as AddressInfo;
@@ -58,12 +64,15 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
       storeLocation: store.location,
       close: async () => {
         clearInterval(sweep);
+        // Watch streams never finish on their own: end them before the server waits for requests.
+        await naming.stop();
         await app.close();
         await store.close();
         opts.log.info("console stopped");
       },
     };
   } catch (e) {
+    await naming.stop();
     await store.close();
     throw e;
   }

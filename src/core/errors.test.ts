@@ -5,8 +5,12 @@ describe("MsecError", () => {
   it("knows its status and JSON shape", () => {
     const e = new MsecError("invalid_argument", "body.x: bad", { field: "body.x" });
     expect(e.status).toBe(400);
-    expect(e.toJSON()).toEqual({ error: { code: "invalid_argument", message: "body.x: bad", field: "body.x" } });
-    expect(new MsecError("not_found", "gone").toJSON()).toEqual({ error: { code: "not_found", message: "gone" } });
+    expect(e.toJSON()).toEqual({
+      error: { code: "invalid_argument", message: "body.x: bad", field: "body.x" },
+    });
+    expect(new MsecError("not_found", "gone").toJSON()).toEqual({
+      error: { code: "not_found", message: "gone" },
+    });
   });
 
   it("maps every code to an HTTP error status", () => {

@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { auditRoutes } from "../audit/routes.js";
 import { authRoutes } from "../auth/routes.js";
 import type { ConsoleContext } from "../context.js";
+import { namingRoutes } from "../naming/routes.js";
 import { systemRoutes } from "../system/routes.js";
 import { tokenRoutes } from "../tokens/routes.js";
 import { userRoutes } from "../users/routes.js";
@@ -40,6 +41,7 @@ export async function buildApp(ctx: ConsoleContext, opts: AppOptions): Promise<F
       userRoutes(api, ctx);
       tokenRoutes(api, ctx);
       auditRoutes(api, ctx);
+      namingRoutes(api, ctx);
     },
     { prefix: API_PREFIX },
   );

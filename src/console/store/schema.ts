@@ -59,6 +59,8 @@ export interface Schema {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
+  naming_services: NamingServicesTable;
+  naming_instances: NamingInstancesTable;
 }
 
 /** A handle on the store's tables: the store itself or an open transaction. */
@@ -68,3 +70,27 @@ export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type AuditRow = Selectable<AuditLogTable>;
+export type NamingServiceRow = Selectable<NamingServicesTable>;
+export type NamingInstanceRow = Selectable<NamingInstancesTable>;
+
+export interface NamingServicesTable {
+  name: string;
+  description: string;
+  created_at: number;
+  /** JSON array of eviction times (ms) inside the protection window. */
+  recent_evictions: Generated<string>;
+}
+
+export interface NamingInstancesTable {
+  service: string;
+  addr: string;
+  weight: number;
+  weight_override: number | null;
+  /** JSON object. */
+  labels: string;
+  health: string;
+  disabled: number;
+  ttl_ms: number;
+  registered_at: number;
+  last_seen: number;
+}

@@ -90,7 +90,13 @@ export type RegisterInstanceRequest = z.infer<typeof RegisterInstanceRequest>;
 /** Many instances in one call: an agent beats for every instance on its machine at once. */
 export const HeartbeatRequest = z.object({
   beats: z
-    .array(z.object({ service: ServiceName, addr: InstanceAddr, health: InstanceHealth.default("healthy") }))
+    .array(
+      z.object({
+        service: ServiceName,
+        addr: InstanceAddr,
+        health: InstanceHealth.default("healthy"),
+      }),
+    )
     .min(1)
     .max(10_000),
 });

@@ -17,8 +17,18 @@ const strip = (b: Buffer) => b.subarray(4);
 describe("binary frames", () => {
   it("round-trips a request with method, trace id, deadline and flags", () => {
     const body = Buffer.from('{"text":"hé"}');
-    const f = decodeFrame(strip(encodeRequest(7, FLAG_COLOR | FLAG_JSON, 250, "Demo.Echo/Echo", "trace-1", body)));
-    expect(f).toEqual({ kind: 1, id: 7, flags: 3, timeoutMs: 250, method: "Demo.Echo/Echo", traceId: "trace-1", body });
+    const f = decodeFrame(
+      strip(encodeRequest(7, FLAG_COLOR | FLAG_JSON, 250, "Demo.Echo/Echo", "trace-1", body)),
+    );
+    expect(f).toEqual({
+      kind: 1,
+      id: 7,
+      flags: 3,
+      timeoutMs: 250,
+      method: "Demo.Echo/Echo",
+      traceId: "trace-1",
+      body,
+    });
   });
 
   it("round-trips success and error responses and close frames", () => {
@@ -29,7 +39,9 @@ describe("binary frames", () => {
       code: undefined,
       body: Buffer.from("ok"),
     });
-    const err = decodeFrame(strip(encodeError(9, "deadline_exceeded", "too slow"))) as Frame & { kind: 2 };
+    const err = decodeFrame(strip(encodeError(9, "deadline_exceeded", "too slow"))) as Frame & {
+      kind: 2;
+    };
     expect(err.code).toBe("deadline_exceeded");
     expect(err.body.toString()).toBe("too slow");
     expect(decodeFrame(strip(encodeClose("invalid_argument", "bad frame")))).toEqual({
@@ -41,7 +53,9 @@ describe("binary frames", () => {
 
   it("refuses malformed frames with a FrameError", () => {
     expect(() => decodeFrame(Buffer.from([9, 0, 0, 0, 0, 1]))).toThrow(FrameError);
-    expect(() => decodeFrame(Buffer.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 200, 65]))).toThrow(/bad method length/);
+    expect(() => decodeFrame(Buffer.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 200, 65]))).toThrow(
+      /bad method length/,
+    );
     expect(() => decodeFrame(Buffer.from([2, 0, 0, 0, 0, 1, 250]))).toThrow(/unknown status code/);
     expect(() => decodeFrame(Buffer.from([1]))).toThrow(/shorter than its header/);
   });

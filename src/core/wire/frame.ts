@@ -86,7 +86,8 @@ export function encodeRequest(
 ): Buffer {
   const methodLen = Buffer.byteLength(method);
   const traceLen = traceId.length;
-  if (methodLen > 255) throw new MsecError("invalid_argument", `method name over 255 bytes: ${method.slice(0, 40)}…`);
+  if (methodLen > 255)
+    throw new MsecError("invalid_argument", `method name over 255 bytes: ${method.slice(0, 40)}…`);
   if (traceLen > 255) throw new MsecError("invalid_argument", "trace id over 255 characters");
   const total = HEAD + 4 + 1 + methodLen + 1 + traceLen + body.length;
   const buf = Buffer.allocUnsafe(total);
@@ -103,7 +104,12 @@ export function encodeRequest(
   return buf;
 }
 
-export function encodeResponse(id: number, flags: number, code: ErrorCode | undefined, body: Uint8Array): Buffer {
+export function encodeResponse(
+  id: number,
+  flags: number,
+  code: ErrorCode | undefined,
+  body: Uint8Array,
+): Buffer {
   const total = HEAD + 1 + body.length;
   const buf = Buffer.allocUnsafe(total);
   buf.writeUInt32BE(total - 4, 0);
@@ -137,26 +143,34 @@ export class FrameError extends MsecError {}
 
 function codeAt(buf: Buffer, at: number): ErrorCode {
   const code = RPC_CODES[buf[at] ?? 2];
-  if (code === undefined || code === "ok") throw new FrameError("invalid_argument", `unknown status code ${buf[at]}`);
+  if (code === undefined || code === "ok")
+    throw new FrameError("invalid_argument", `unknown status code ${buf[at]}`);
   return code;
 }
 
 /** Decode one complete frame (without its length prefix). Throws FrameError when malformed. */
 export function decodeFrame(frame: Buffer): Frame {
-  if (frame.length < HEAD - 4) throw new FrameError("invalid_argument", `frame of ${frame.length} bytes is shorter than its header`);
+  if (frame.length < HEAD - 4)
+    throw new FrameError(
+      "invalid_argument",
+      `frame of ${frame.length} bytes is shorter than its header`,
+    );
   const kind = frame[0];
   const flags = frame[1] ?? 0;
   const id = frame.readUInt32BE(2);
   switch (kind) {
     case FrameKind.request: {
-      if (frame.length < 6 + 4 + 1) throw new FrameError("invalid_argument", "request frame too short");
+      if (frame.length < 6 + 4 + 1)
+        throw new FrameError("invalid_argument", "request frame too short");
       const timeoutMs = frame.readUInt32BE(6);
       const methodLen = frame[10] ?? 0;
       const traceAt = 11 + methodLen;
-      if (methodLen === 0 || traceAt >= frame.length) throw new FrameError("invalid_argument", "request frame: bad method length");
+      if (methodLen === 0 || traceAt >= frame.length)
+        throw new FrameError("invalid_argument", "request frame: bad method length");
       const traceLen = frame[traceAt] ?? 0;
       const bodyAt = traceAt + 1 + traceLen;
-      if (bodyAt > frame.length) throw new FrameError("invalid_argument", "request frame: bad trace id length");
+      if (bodyAt > frame.length)
+        throw new FrameError("invalid_argument", "request frame: bad trace id length");
       return {
         kind,
         id,
@@ -170,7 +184,13 @@ export function decodeFrame(frame: Buffer): Frame {
     case FrameKind.response: {
       if (frame.length < 7) throw new FrameError("invalid_argument", "response frame too short");
       const status = frame[6] ?? 0;
-      return { kind, id, flags, code: status === 0 ? undefined : codeAt(frame, 6), body: frame.subarray(7) };
+      return {
+        kind,
+        id,
+        flags,
+        code: status === 0 ? undefined : codeAt(frame, 6),
+        body: frame.subarray(7),
+      };
     }
     case FrameKind.close: {
       if (frame.length < 7) throw new FrameError("invalid_argument", "close frame too short");
@@ -200,7 +220,10 @@ export class FrameReader {
     while (buf.length - at >= 4) {
       const len = buf.readUInt32BE(at);
       if (len > this.maxFrame) {
-        throw new FrameError("resource_exhausted", `frame of ${len} bytes is over the limit of ${this.maxFrame}`);
+        throw new FrameError(
+          "resource_exhausted",
+          `frame of ${len} bytes is over the limit of ${this.maxFrame}`,
+        );
       }
       if (buf.length - at - 4 < len) break;
       this.onFrame(decodeFrame(buf.subarray(at + 4, at + 4 + len)));

@@ -1,2 +1,11 @@
-export { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus.js";
-export { Counter, DEFAULT_BUCKETS, Gauge, Histogram, type Metric, type MetricLabels, MetricsRegistry, metrics } from "./registry.js";
+export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus.js";
+export {
+  Counter,
+  DEFAULT_BUCKETS,
+  Gauge,
+  Histogram,
+  type Metric,
+  type MetricLabels,
+  MetricsRegistry,
+  metrics,
+} from "./registry.js";

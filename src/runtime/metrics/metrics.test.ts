@@ -35,13 +35,23 @@ describe("prometheus exposition", () => {
     r.counter("rpc.server.calls", { method: "Echo", code: "ok" }).inc(2);
     r.histogram("rpc.server.latency_ms", { method: "Echo" }, [1, 5]).observe(3);
     const text = renderPrometheus(r.all(), { service: "Demo.Echo" });
-    expect(text).toContain('msec_counter_total{service="Demo.Echo",name="VIP \\"level\\" 28\\nlogins"} 5');
+    expect(text).toContain(
+      'msec_counter_total{service="Demo.Echo",name="VIP \\"level\\" 28\\nlogins"} 5',
+    );
     expect(text).toContain('msec_gauge{service="Demo.Echo",name="queue depth"} 3');
-    expect(text).toContain('# TYPE msec_rpc_server_calls_total counter');
-    expect(text).toContain('msec_rpc_server_calls_total{service="Demo.Echo",method="Echo",code="ok"} 2');
-    expect(text).toContain('msec_rpc_server_latency_ms_bucket{service="Demo.Echo",method="Echo",le="1"} 0');
-    expect(text).toContain('msec_rpc_server_latency_ms_bucket{service="Demo.Echo",method="Echo",le="5"} 1');
-    expect(text).toContain('msec_rpc_server_latency_ms_bucket{service="Demo.Echo",method="Echo",le="+Inf"} 1');
+    expect(text).toContain("# TYPE msec_rpc_server_calls_total counter");
+    expect(text).toContain(
+      'msec_rpc_server_calls_total{service="Demo.Echo",method="Echo",code="ok"} 2',
+    );
+    expect(text).toContain(
+      'msec_rpc_server_latency_ms_bucket{service="Demo.Echo",method="Echo",le="1"} 0',
+    );
+    expect(text).toContain(
+      'msec_rpc_server_latency_ms_bucket{service="Demo.Echo",method="Echo",le="5"} 1',
+    );
+    expect(text).toContain(
+      'msec_rpc_server_latency_ms_bucket{service="Demo.Echo",method="Echo",le="+Inf"} 1',
+    );
     expect(text).toContain('msec_rpc_server_latency_ms_count{service="Demo.Echo",method="Echo"} 1');
   });
 });

@@ -22,10 +22,19 @@ export function renderPrometheus(all: readonly Metric[], constLabels: MetricLabe
     const type = m instanceof Counter ? "counter" : m instanceof Gauge ? "gauge" : "histogram";
     const base = framework ? `msec_${m.name.replace(/[^a-zA-Z0-9_]/g, "_")}` : `msec_${type}`;
     const family = type === "counter" ? `${base}_total` : base;
-    const labels: Record<string, string> = { ...constLabels, ...(framework ? {} : { name: m.name }), ...m.labels };
+    const labels: Record<string, string> = {
+      ...constLabels,
+      ...(framework ? {} : { name: m.name }),
+      ...m.labels,
+    };
     let f = families.get(family);
     if (!f) {
-      f = { name: family, type, help: framework ? `msec ${m.name}` : `msec business ${type}s by name`, lines: [] };
+      f = {
+        name: family,
+        type,
+        help: framework ? `msec ${m.name}` : `msec business ${type}s by name`,
+        lines: [],
+      };
       families.set(family, f);
     }
     if (m instanceof Counter || m instanceof Gauge) {
@@ -50,7 +59,8 @@ export function renderPrometheus(all: readonly Metric[], constLabels: MetricLabe
 
 function fmtLabels(labels: Record<string, string>): string {
   const parts = Object.entries(labels).map(
-    ([k, v]) => `${k.replace(/[^a-zA-Z0-9_]/g, "_")}="${v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')}"`,
+    ([k, v]) =>
+      `${k.replace(/[^a-zA-Z0-9_]/g, "_")}="${v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')}"`,
   );
   return parts.length === 0 ? "" : `{${parts.join(",")}}`;
 }

@@ -10,7 +10,9 @@
 export type MetricLabels = Readonly<Record<string, string>>;
 
 /** Latency-friendly default buckets (milliseconds). */
-export const DEFAULT_BUCKETS: readonly number[] = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+export const DEFAULT_BUCKETS: readonly number[] = [
+  0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+];
 
 export class Counter {
   value = 0;
@@ -72,8 +74,17 @@ export class MetricsRegistry {
     return this.get(name, labels, "g", () => new Gauge(name, labels ?? {})) as Gauge;
   }
 
-  histogram(name: string, labels?: MetricLabels, buckets: readonly number[] = DEFAULT_BUCKETS): Histogram {
-    return this.get(name, labels, "h", () => new Histogram(name, labels ?? {}, buckets)) as Histogram;
+  histogram(
+    name: string,
+    labels?: MetricLabels,
+    buckets: readonly number[] = DEFAULT_BUCKETS,
+  ): Histogram {
+    return this.get(
+      name,
+      labels,
+      "h",
+      () => new Histogram(name, labels ?? {}, buckets),
+    ) as Histogram;
   }
 
   /** Every metric, for exposition and for shipping to the console. */
@@ -81,11 +92,20 @@ export class MetricsRegistry {
     return [...this.byKey.values()];
   }
 
-  private get(name: string, labels: MetricLabels | undefined, type: string, make: () => Metric): Metric {
-    const key = labels === undefined ? `${type}\u0000${name}` : `${type}\u0000${name}\u0000${labelKey(labels)}`;
+  private get(
+    name: string,
+    labels: MetricLabels | undefined,
+    type: string,
+    make: () => Metric,
+  ): Metric {
+    const key =
+      labels === undefined
+        ? `${type}\u0000${name}`
+        : `${type}\u0000${name}\u0000${labelKey(labels)}`;
     let m = this.byKey.get(key);
     if (m === undefined) {
-      if (name.length === 0 || name.length > 200) throw new RangeError(`metric name must be 1-200 characters: "${name.slice(0, 40)}"`);
+      if (name.length === 0 || name.length > 200)
+        throw new RangeError(`metric name must be 1-200 characters: "${name.slice(0, 40)}"`);
       m = make();
       this.byKey.set(key, m);
     }

@@ -1,6 +1,7 @@
 import type { Migration } from "kysely";
 import type { Engine } from "../engine.js";
 import { foundation } from "./0001-foundation.js";
+import { naming } from "./0002-naming.js";
 
 /**
  * Every schema version the code knows, oldest first. Names sort in order and are
@@ -10,5 +11,6 @@ import { foundation } from "./0001-foundation.js";
 export function migrations(engine: Engine): Record<string, Migration> {
   return {
     "0001-foundation": foundation(engine),
+    "0002-naming": naming(engine),
   };
 }

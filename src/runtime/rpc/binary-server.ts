@@ -1,0 +1,143 @@
+import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import { type ErrorCode, MsecError } from "../../core/errors.js";
+import {
+  encodeClose,
+  encodeError,
+  encodeResponse,
+  FLAG_COLOR,
+  FLAG_JSON,
+  type Frame,
+  FrameError,
+  FrameKind,
+  FrameReader,
+  type RequestFrame,
+} from "../../core/wire/frame.js";
+import { deadlineError, makeContext, serveCall } from "./call.js";
+import { newTraceId } from "./context.js";
+import { hostOf } from "./meter.js";
+import type { Dispatcher } from "./server.js";
+
+/** The server side of one binary-protocol connection: many calls in flight, answered in any order. */
+export class BinaryConnection {
+  private readonly reader: FrameReader;
+  private readonly peer: string;
+  private corked = false;
+  private closed = false;
+  /** Calls being served, so that they are cancelled if the caller goes away. */
+  private readonly active = new Set<{ abort(reason: MsecError): void }>();
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly d: Dispatcher,
+    private readonly onGone: (c: BinaryConnection) => void,
+  ) {
+    this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`;
+    // Room for the frame header on top of the biggest message.
+    this.reader = new FrameReader((f) => this.onFrame(f), d.maxMessageBytes + 600);
+    socket.on("data", (chunk: Buffer) => this.push(chunk));
+    socket.on("close", () => {
+      this.closed = true;
+      for (const ctx of this.active)
+        ctx.abort(new MsecError("canceled", "the caller closed the connection"));
+      this.onGone(this);
+    });
+  }
+
+  push(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.reader.push(chunk);
+    } catch (e) {
+      const err = e as FrameError;
+      this.d.log.warn({ peer: this.peer, err: err.message }, "bad frame: closing the connection");
+      this.close(
+        err instanceof FrameError ? err.code : "invalid_argument",
+        `bad frame: ${err.message}`,
+      );
+    }
+  }
+
+  /** Send a close frame saying why, then end the connection. */
+  close(code: ErrorCode, message: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end(encodeClose(code, message));
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private onFrame(f: Frame): void {
+    if (f.kind !== FrameKind.request)
+      throw new FrameError("invalid_argument", "a client may only send request frames");
+    void this.serve(f);
+  }
+
+  private async serve(f: RequestFrame): Promise<void> {
+    const started = performance.now();
+    const route = this.d.route(f.method);
+    const json = (f.flags & FLAG_JSON) !== 0;
+    if (!route) {
+      this.finish(
+        f,
+        started,
+        "unimplemented",
+        encodeError(f.id, "unimplemented", `no method ${f.method} on ${this.d.service}`),
+      );
+      return;
+    }
+    const end = this.d.begin();
+    const ctx = makeContext(
+      f.method,
+      f.timeoutMs > 0 ? Date.now() + f.timeoutMs : undefined,
+      f.traceId || newTraceId(),
+      (f.flags & FLAG_COLOR) !== 0,
+      this.peer,
+    );
+    this.active.add(ctx);
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    if (f.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        const err = deadlineError(f.timeoutMs);
+        ctx.abort(err);
+        this.finish(
+          f,
+          started,
+          "deadline_exceeded",
+          encodeError(f.id, "deadline_exceeded", err.message),
+        );
+      }, f.timeoutMs);
+    }
+    const served = await serveCall(route, f.body, route.proto && !json, ctx);
+    this.active.delete(ctx);
+    end();
+    if (done) return;
+    done = true;
+    if (timer) clearTimeout(timer);
+    if (served.ok)
+      this.finish(
+        f,
+        started,
+        "ok",
+        encodeResponse(f.id, f.flags & FLAG_JSON, undefined, served.reply),
+      );
+    else this.finish(f, started, served.code, encodeError(f.id, served.code, served.message));
+  }
+
+  private finish(f: RequestFrame, started: number, code: string, frame: Buffer): void {
+    this.d.meter?.record(f.method, hostOf(this.peer), code, performance.now() - started);
+    if (this.closed) return;
+    // Answers finishing in the same tick go out in one write.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(frame);
+  }
+}

@@ -1,0 +1,186 @@
+import net from "node:net";
+import { MsecError } from "../../core/errors.js";
+import {
+  DEFAULT_MAX_FRAME,
+  encodeRequest,
+  type Frame,
+  FrameKind,
+  FrameReader,
+  PREFACE,
+} from "../../core/wire/frame.js";
+
+export interface Reply {
+  /** Undefined for success. */
+  code: MsecError["code"] | undefined;
+  body: Buffer;
+}
+
+interface Pending {
+  resolve(reply: Reply): void;
+  reject(err: MsecError): void;
+}
+
+/**
+ * The client side of one binary-protocol connection to one instance: requests are
+ * multiplexed by id, many in flight, answered in any order. Writes issued in the same
+ * tick leave in one packet.
+ */
+export class ClientConnection {
+  private readonly socket: net.Socket;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private corked = false;
+  private state: "connecting" | "open" | "closed" = "connecting";
+  private readonly ready: Promise<void>;
+  /** Why the connection ended, once it has. */
+  failure: MsecError | undefined;
+
+  constructor(
+    readonly addr: string,
+    private readonly onClosed: (c: ClientConnection) => void,
+    maxFrame = DEFAULT_MAX_FRAME,
+    connectTimeoutMs = 3000,
+  ) {
+    const { host, port } = splitAddr(addr);
+    this.socket = net.connect({ host, port, noDelay: true });
+    this.socket.write(PREFACE);
+    const reader = new FrameReader((f) => this.onFrame(f), maxFrame + 600);
+    this.ready = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(
+          new MsecError("unavailable", `connect to ${addr} timed out after ${connectTimeoutMs} ms`),
+        );
+      }, connectTimeoutMs);
+      this.socket.once("connect", () => {
+        clearTimeout(timer);
+        if (this.state === "connecting") this.state = "open";
+        resolve();
+      });
+      this.socket.once("close", () => {
+        clearTimeout(timer);
+        reject(this.failure ?? new MsecError("unavailable", `connection to ${addr} closed`));
+      });
+    });
+    this.ready.catch(() => {});
+    this.socket.on("data", (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+      } catch (e) {
+        this.fail(new MsecError("unavailable", `bad frame from ${addr}: ${(e as Error).message}`));
+      }
+    });
+    this.socket.on("error", (e) =>
+      this.fail(new MsecError("unavailable", `${addr}: ${e.message}`, { cause: e })),
+    );
+    this.socket.on("close", () =>
+      this.fail(new MsecError("unavailable", `connection to ${addr} closed`)),
+    );
+  }
+
+  get isOpen(): boolean {
+    return this.state !== "closed";
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Send one request. Rejects with `unavailable` if the connection fails before the
+   * answer, `deadline_exceeded` if `timeoutMs` passes first (a late answer is dropped).
+   */
+  async call(
+    method: string,
+    flags: number,
+    timeoutMs: number,
+    traceId: string,
+    body: Uint8Array,
+  ): Promise<Reply> {
+    try {
+      if (this.state === "connecting") await this.ready;
+    } catch (e) {
+      throw new NotSentError((e as MsecError).message);
+    }
+    if (this.state === "closed")
+      throw new NotSentError(this.failure?.message ?? `connection to ${this.addr} closed`);
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
+    const frame = encodeRequest(id, flags, timeoutMs, method, traceId, body);
+    return new Promise<Reply>((resolve, reject) => {
+      if (timeoutMs > 0) {
+        // The server enforces the deadline too; this timer also covers a lost server.
+        const timer = setTimeout(() => {
+          if (this.pending.delete(id)) {
+            reject(
+              new MsecError(
+                "deadline_exceeded",
+                `deadline of ${timeoutMs} ms exceeded calling ${method} on ${this.addr}`,
+              ),
+            );
+          }
+        }, timeoutMs);
+        this.pending.set(id, {
+          resolve: (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        });
+      } else {
+        this.pending.set(id, { resolve, reject });
+      }
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(() => {
+          this.corked = false;
+          this.socket.uncork();
+        });
+      }
+      this.socket.write(frame);
+    });
+  }
+
+  close(): void {
+    this.fail(new MsecError("unavailable", `connection to ${this.addr} closed by the client`));
+  }
+
+  private onFrame(f: Frame): void {
+    if (f.kind === FrameKind.response) {
+      const p = this.pending.get(f.id);
+      if (!p) return;
+      this.pending.delete(f.id);
+      p.resolve({ code: f.code, body: f.body });
+    } else if (f.kind === FrameKind.close) {
+      this.fail(new MsecError(f.code, `${this.addr} closed the connection: ${f.message}`));
+    } else {
+      this.fail(new MsecError("unavailable", `${this.addr} sent a request frame to a client`));
+    }
+  }
+
+  private fail(err: MsecError): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.failure = err;
+    this.socket.destroy();
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.onClosed(this);
+  }
+}
+
+export function splitAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  const host = addr.slice(0, i).replace(/^\[(.*)\]$/, "$1");
+  return { host, port: Number(addr.slice(i + 1)) };
+}
+
+/** The request never left this process: safe to retry even if not idempotent. */
+export class NotSentError extends MsecError {
+  constructor(message: string) {
+    super("unavailable", message);
+  }
+}
