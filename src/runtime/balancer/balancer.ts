@@ -68,6 +68,7 @@ export function setEndpoints(
         weight: baseWeight(ep.weight),
         labels: ep.labels,
         successRate: 1,
+        recentSuccessRate: 1,
         latencyMs: undefined,
         samples: 0,
         consecutiveFailures: 0,

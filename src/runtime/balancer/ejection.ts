@@ -27,6 +27,7 @@ export function recordOutcome(state: BalancerState, outcome: CallOutcome): void 
   if (e.ejectedUntil !== undefined && now - (latency ?? 0) < e.ejectedUntil) return;
 
   e.samples++;
+  e.recentSuccessRate += ((outcome.ok ? 1 : 0) - e.recentSuccessRate) * (2 / (p.ejectWindow + 1));
   state.cache.dirty = true;
   if (outcome.ok) {
     e.successRate += p.successAlphaOnSuccess * (1 - e.successRate);
@@ -58,15 +59,15 @@ function shouldEject(state: BalancerState, e: EndpointState, now: number): boole
   if (p.consecutiveFailures > 0 && e.consecutiveFailures >= p.consecutiveFailures) return true;
   return (
     p.ejectSuccessRate > 0 &&
-    e.samples >= p.ejectMinSamples &&
-    e.successRate < p.ejectSuccessRate &&
+    e.samples >= p.ejectWindow &&
+    e.recentSuccessRate < p.ejectSuccessRate &&
     peersAreHealthy(state, e, now)
   );
 }
 
 /**
- * At least half of the other serving, non-ejected endpoints have a success score at or
- * above the ejection threshold. When everything fails alike (a shared database is
+ * At least half of the other serving, non-ejected endpoints have a recent success rate
+ * at or above the ejection threshold. When everything fails alike (a shared database is
  * down), a low score says nothing about this instance, and ejecting it only piles its
  * load onto the others.
  */
@@ -76,7 +77,7 @@ function peersAreHealthy(state: BalancerState, self: EndpointState, now: number)
   for (const e of state.endpoints) {
     if (e === self || !isServing(state, e) || isEjected(e, now)) continue;
     peers++;
-    if (e.successRate >= state.policy.ejectSuccessRate) healthy++;
+    if (e.recentSuccessRate >= state.policy.ejectSuccessRate) healthy++;
   }
   return peers > 0 && healthy * 2 >= peers;
 }
@@ -113,6 +114,7 @@ export function eject(state: BalancerState, e: EndpointState, now: number): bool
   e.probing = true;
   // It comes back with a clean slate; the slow-start ramp is what holds it back then.
   e.successRate = 1;
+  e.recentSuccessRate = 1;
   e.latencyMs = undefined;
   e.consecutiveFailures = 0;
   e.samples = 0;

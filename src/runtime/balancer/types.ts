@@ -52,10 +52,13 @@ export interface BalancerPolicy {
   minWeightFraction: number;
   /** Eject after this many failures in a row; 0 turns it off. */
   consecutiveFailures: number;
-  /** Eject when the success score falls below this (with peers above it); 0 turns it off. */
+  /**
+   * Eject when the recent success rate (a plain EWMA over about `ejectWindow` calls) falls
+   * below this while at least half the peers are above it; 0 turns it off.
+   */
   ejectSuccessRate: number;
-  /** ...and at least this many outcomes were seen since the endpoint (re)joined. */
-  ejectMinSamples: number;
+  /** Window of that rate, in calls; it only counts once this many calls were seen. */
+  ejectWindow: number;
   /** First ejection lasts this long; each repeat doubles it. */
   ejectionBaseMs: number;
   /** Cap of the doubling. */
@@ -82,6 +85,8 @@ export interface EndpointState {
   successRate: number;
   /** Pessimistic EWMA of latency in ms; undefined until the first sample (then neutral). */
   latencyMs: number | undefined;
+  /** Plain (symmetric) EWMA of the success indicator over ~`ejectWindow` calls, for ejection. */
+  recentSuccessRate: number;
   /** Outcomes counted since the endpoint joined or last came back from an ejection. */
   samples: number;
   consecutiveFailures: number;

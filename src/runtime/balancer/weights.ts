@@ -101,7 +101,6 @@ export function computeWeights(state: BalancerState, now: number): void {
           : medianWithout(sorted, m, lowerBound(sorted, m, e.latencyMs));
       const recovery = recoveryFactor(e, now, p);
       if (recovery < 1) ramping = true;
-      else e.recoveryStart = undefined;
       const stats = successFactor(e.successRate, p) * latencyFactor(e.latencyMs, reference, p);
       w = base * Math.max(p.minWeightFraction, stats * recovery);
     }

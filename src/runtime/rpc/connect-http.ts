@@ -27,27 +27,34 @@ export function handleHttp(d: Dispatcher, req: IncomingMessage, res: ServerRespo
   }
   const method = path.slice(1);
   if (req.method !== "POST") {
-    return sendError(
+    sendError(
       res,
       "unimplemented",
       `use POST /<package.Service>/<Method> (got ${req.method} ${path})`,
       405,
     );
+    return;
   }
   const route = d.route(method);
-  if (!route) return sendError(res, "unimplemented", `no method ${method} on ${d.service}`, 404);
+  if (!route) {
+    sendError(res, "unimplemented", `no method ${method} on ${d.service}`, 404);
+    return;
+  }
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim();
   if (type !== "application/json" && type !== "application/proto") {
-    return sendError(
+    sendError(
       res,
       "invalid_argument",
       `content-type must be application/json or application/proto, not "${type}"`,
       415,
     );
+    return;
   }
   const binary = type === "application/proto";
-  if (binary && !route.proto)
-    return sendError(res, "invalid_argument", `${method} takes JSON only`, 415);
+  if (binary && !route.proto) {
+    sendError(res, "invalid_argument", `${method} takes JSON only`, 415);
+    return;
+  }
 
   const chunks: Buffer[] = [];
   let size = 0;
@@ -112,7 +119,10 @@ async function serveHttp(
     served.ok ? "ok" : served.code,
     performance.now() - started,
   );
-  if (!served.ok) return sendError(res, served.code, served.message);
+  if (!served.ok) {
+    sendError(res, served.code, served.message);
+    return;
+  }
   res.writeHead(200, {
     "content-type": contentType,
     "content-length": served.reply.length,

@@ -10,6 +10,7 @@ import { MsecError } from "../../core/errors.js";
 import type { CallContext } from "./context.js";
 
 /** A plain TypeScript handler: JSON in, JSON out. */
+// biome-ignore lint/suspicious/noExplicitAny: a handler declares the request type it expects
 export type JsonHandler = (request: any, ctx: CallContext) => unknown | Promise<unknown>;
 
 /** Handlers for a protoc-gen-es service: one function per method, by its local name. */

@@ -3,7 +3,7 @@ import net from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { MsecError } from "../../core/errors.js";
 import { createLogger, type Logger } from "../../core/log.js";
-import { type Labels, ServiceName } from "../../core/schemas/naming.js";
+import { ServiceName } from "../../core/schemas/naming.js";
 import { PREFACE } from "../../core/wire/frame.js";
 import { metrics as defaultRegistry, type MetricsRegistry } from "../metrics/registry.js";
 import { Registration, type RegistrationOptions } from "../naming/registration.js";
