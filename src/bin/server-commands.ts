@@ -1,6 +1,6 @@
 import { join, relative, resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { pino } from "pino";
+import pino from "pino";
 import { type RunningConsole, startConsole } from "../console/start.js";
 import { openStore } from "../console/store/index.js";
 import { recoverAdmin } from "../console/users/bootstrap.js";

@@ -49,7 +49,7 @@ describe("one port, two protocols", () => {
       headers: { "content-type": "application/json" },
       body: '{"text":"plain"}',
     });
-    expect((await plain.json()).text).toBe("plain");
+    expect(((await plain.json()) as { text: string }).text).toBe("plain");
   });
 
   it("answers a stock Connect client (connect-node, Connect protocol over HTTP/1.1), binary and JSON", async () => {
@@ -71,7 +71,7 @@ describe("one port, two protocols", () => {
       body: "{}",
     });
     expect(missing.status).toBe(404);
-    expect((await missing.json()).code).toBe("unimplemented");
+    expect(((await missing.json()) as { code: string }).code).toBe("unimplemented");
     const bad = await fetch(`http://${echo.addr}/msec.demo.v1.EchoService/Echo`, {
       method: "POST",
       headers: { "content-type": "application/json" },
