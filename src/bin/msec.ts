@@ -37,7 +37,9 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${e.message} [${e.code}]\n`);
       return EXIT.failed;
     }
-    process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    // A stack trace helps us, not the operator: show it only when asked (MSEC_DEBUG=1).
+    const detail = e instanceof Error ? (process.env.MSEC_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
+    process.stderr.write(`error: ${detail}\n`);
     return EXIT.failed;
   }
 }

@@ -1,8 +1,9 @@
+import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import pino from "pino";
 import { type RunningConsole, startConsole } from "../console/start.js";
-import { openStore } from "../console/store/index.js";
+import { openStore, parseStoreUrl } from "../console/store/index.js";
 import { recoverAdmin } from "../console/users/bootstrap.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../core/log.js";
 import { UsageError } from "../cli/errors.js";
@@ -33,7 +34,7 @@ function serverOptions(cmd: Command): Command {
       ).env("MSEC_DB"),
     )
     .addOption(
-      new Option("--data-dir <dir>", "where the embedded store and logs live")
+      new Option("--data-dir <dir>", "where the embedded store lives (and, for `up`, its logs)")
         .env("MSEC_DATA_DIR")
         .default(".msec"),
     )
@@ -63,7 +64,13 @@ export function registerServerCommands(program: Command): void {
         .default(".msec"),
     )
     .action(async (flags: { db?: string; dataDir: string }) => {
-      const store = await openStore(flags.db ?? `sqlite:${join(flags.dataDir, "msec.db")}`);
+      const db = flags.db ?? `sqlite:${join(flags.dataDir, "msec.db")}`;
+      const where = parseStoreUrl(db);
+      // Recovering into a store that does not exist would make a new, empty one.
+      if (where.engine === "sqlite" && !existsSync(where.path)) {
+        throw new UsageError(`no store at ${where.path}: pass --db or --data-dir of the console's store`);
+      }
+      const store = await openStore(db);
       try {
         const r = await recoverAdmin(store, process.env.MSEC_ADMIN_PASSWORD || undefined, Date.now());
         out(`admin password reset in ${store.location}; every admin session was signed out`);
@@ -116,7 +123,8 @@ async function start(
     port,
     db: flags.db ?? `sqlite:${join(flags.dataDir, "msec.db")}`,
     log,
-    trustProxy: flags.trustProxy ?? false,
+    // Commander turns any MSEC_TRUST_PROXY value on; read the usual "off" spellings as off.
+    trustProxy: (flags.trustProxy ?? false) && !/^(0|false|no|off)?$/i.test(process.env.MSEC_TRUST_PROXY ?? "1"),
     adminPassword: process.env.MSEC_ADMIN_PASSWORD || undefined,
   });
   out(`console: ${running.url}`);

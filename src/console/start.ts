@@ -42,10 +42,11 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   const naming = createNamingService({ store, log: opts.log, now }, namingOptions);
   const ctx: ConsoleContext = { store, log: opts.log, now, loginThrottle, naming };
   try {
-    const admin = await ensureAdmin(store, opts.adminPassword, now());
     await naming.start();
     const app = await buildApp(ctx, { trustProxy: opts.trustProxy ?? false });
     await app.listen({ host: opts.host, port: opts.port });
+    // Only once the port is ours: a generated password must never be made and lost.
+    const admin = await ensureAdmin(store, opts.adminPassword, now());
     const { port } = app.server.address() as AddressInfo;
     const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
     const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;

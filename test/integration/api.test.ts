@@ -126,11 +126,15 @@ describe.each(TEST_ENGINES)("console API [%s]", (engine) => {
 
   it("lets a token narrow its role but never widen it", async () => {
     const t = await call(c.url, "POST", "/tokens", { token: viewer, body: { name: "wide", role: "admin" } });
-    expect(t.status).toBe(201);
-    expect(t.body.role).toBe("viewer");
+    expect(t.status).toBe(403);
+    expect(t.body.error).toMatchObject({ field: "body.role", message: "cannot make a admin token: you act as viewer" });
     const narrow = await call(c.url, "POST", "/tokens", { token: admin, body: { name: "narrow", role: "viewer" } });
     const denied = await call(c.url, "GET", "/users", { token: narrow.body.token });
     expect(denied.status).toBe(403);
+    // A short-lived token cannot mint a longer-lived one.
+    const short = await call(c.url, "POST", "/tokens", { token: admin, body: { name: "short", expiresInDays: 1 } });
+    const child = await call(c.url, "POST", "/tokens", { token: short.body.token, body: { name: "child" } });
+    expect(child.body.expiresAt).toBe(short.body.expiresAt);
     await call(c.url, "DELETE", `/tokens/${narrow.body.id}`, { token: admin });
     expect((await call(c.url, "GET", "/auth/session", { token: narrow.body.token })).status).toBe(401);
   });
@@ -158,12 +162,22 @@ describe.each(TEST_ENGINES)("console API [%s]", (engine) => {
   it("audits every change: who, what, from where, and failed logins", async () => {
     const r = await call(c.url, "GET", "/audit?limit=500", { token: admin });
     expect(r.status).toBe(200);
-    const entries = r.body.entries as { actor: string; action: string; target: string; outcome: string; sourceIp: string }[];
+    const entries = r.body.entries as { actor: string; action: string; target: string; outcome: string; sourceIp: string; details: object }[];
     expect(entries).toContainEqual(expect.objectContaining({ actor: "admin", action: "user.create", target: "user:vera", outcome: "ok", sourceIp: "127.0.0.1" }));
     expect(entries).toContainEqual(expect.objectContaining({ action: "auth.login", target: "user:admin", outcome: "failed" }));
     expect(entries).toContainEqual(expect.objectContaining({ action: "auth.login", target: "user:target", outcome: "denied" }));
     expect(entries).toContainEqual(expect.objectContaining({ actor: "pat", action: "user.password", target: "user:pat" }));
     expect((await call(c.url, "GET", "/audit", { token: viewer })).status).toBe(403);
+    // Refused changes are security events too.
+    expect(entries).toContainEqual(expect.objectContaining({ actor: "vera", action: "POST /api/v1/users", outcome: "denied" }));
+    expect(entries).toContainEqual(
+      expect.objectContaining({ actor: "admin", outcome: "denied", details: expect.objectContaining({ reason: "missing or wrong CSRF token" }) }),
+    );
+  });
+
+  it("serves public routes whatever Authorization header comes along", async () => {
+    const res = await fetch(`${c.url}/api/v1/health`, { headers: { authorization: "Basic dXNlcjpwdw==" } });
+    expect(res.status).toBe(200);
   });
 
   it("ends a browser session at logout", async () => {

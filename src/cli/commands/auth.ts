@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { Command } from "commander";
 import { MsecError } from "../../core/errors.js";
 import { CreatedToken, SessionInfo } from "../../core/schemas/auth.js";
+import { intArg } from "../args.js";
 import { ApiClient } from "../client.js";
 import { apiClient, globals } from "../context.js";
 import { credentialsPath, forgetLogin, savedLogin, saveLogin } from "../credentials.js";
@@ -14,10 +15,10 @@ export function registerAuthCommands(program: Command): void {
     .description("log in and save an API token for this console in ~/.msec/credentials (mode 0600)")
     .requiredOption("--user <name>", "user name")
     .option("--password-stdin", "read the password from standard input")
-    .option("--expires-in-days <n>", "token lifetime in days (default: no expiry)")
+    .option("--expires-in-days <n>", "token lifetime in days (default: no expiry)", intArg(1, 3650))
     .action(
       async (
-        flags: { user: string; passwordStdin?: boolean; expiresInDays?: string },
+        flags: { user: string; passwordStdin?: boolean; expiresInDays?: number },
         cmd: Command,
       ) => {
         const g = globals(cmd);
@@ -32,13 +33,26 @@ export function registerAuthCommands(program: Command): void {
           console: g.console,
           headers: { cookie, "x-csrf-token": session.csrfToken },
         });
-        const name = `cli@${hostname()}-${new Date().toISOString().replace(/[:.]/g, "")}`;
-        const token = await browserLike.post(
-          "/tokens",
-          { name, ...(flags.expiresInDays ? { expiresInDays: Number(flags.expiresInDays) } : {}) },
-          CreatedToken,
-        );
-        await browserLike.raw("POST", "/auth/logout", undefined);
+        // Token names are at most 64 characters: keep the host part short.
+        const host = hostname().split(".")[0]?.slice(0, 30) ?? "host";
+        const name = `cli@${host}-${new Date().toISOString().replace(/[-:.]/g, "")}`;
+        let token: CreatedToken;
+        try {
+          token = await browserLike.post(
+            "/tokens",
+            { name, ...(flags.expiresInDays ? { expiresInDays: flags.expiresInDays } : {}) },
+            CreatedToken,
+          );
+        } finally {
+          await browserLike.raw("POST", "/auth/logout", undefined).catch(() => {});
+        }
+        // One saved token per console: the one this login replaces is revoked.
+        const previous = await savedLogin(g.console);
+        if (previous) {
+          await new ApiClient({ console: g.console, token: previous.token })
+            .raw("POST", "/auth/logout", undefined)
+            .catch(() => {});
+        }
         await saveLogin(g.console, {
           token: token.token,
           tokenId: token.id,

@@ -2,6 +2,7 @@ import { type Command, Option } from "commander";
 import { z } from "zod";
 import { ROLES } from "../../core/roles.js";
 import { ApiToken, CreatedToken } from "../../core/schemas/auth.js";
+import { intArg } from "../args.js";
 import { apiClient, globals } from "../context.js";
 import { printJson, printTable } from "../output.js";
 
@@ -35,15 +36,15 @@ export function registerTokenCommands(program: Command): void {
     .description("create a token; the secret is printed once")
     .argument("<name>", "a name to recognise it by")
     .addOption(new Option("--role <role>", "narrow the token below your own role").choices(ROLES))
-    .option("--expires-in-days <n>", "lifetime in days")
+    .option("--expires-in-days <n>", "lifetime in days", intArg(1, 3650))
     .action(
-      async (name: string, flags: { role?: string; expiresInDays?: string }, cmd: Command) => {
+      async (name: string, flags: { role?: string; expiresInDays?: number }, cmd: Command) => {
         const t = await (await apiClient(cmd)).post(
           "/tokens",
           {
             name,
             ...(flags.role ? { role: flags.role } : {}),
-            ...(flags.expiresInDays ? { expiresInDays: Number(flags.expiresInDays) } : {}),
+            ...(flags.expiresInDays ? { expiresInDays: flags.expiresInDays } : {}),
           },
           CreatedToken,
         );
@@ -58,9 +59,9 @@ export function registerTokenCommands(program: Command): void {
   token
     .command("revoke")
     .description("revoke a token by id")
-    .argument("<id>", "token id (from `msec token list`)")
-    .action(async (id: string, _f: unknown, cmd: Command) => {
-      await (await apiClient(cmd)).delete(`/tokens/${encodeURIComponent(id)}`);
+    .argument("<id>", "token id (from `msec token list`)", intArg(1, Number.MAX_SAFE_INTEGER))
+    .action(async (id: number, _f: unknown, cmd: Command) => {
+      await (await apiClient(cmd)).delete(`/tokens/${id}`);
       process.stdout.write(`revoked token ${id}\n`);
     });
 }

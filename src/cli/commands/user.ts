@@ -9,7 +9,9 @@ import { printJson, printTable } from "../output.js";
 const roleOption = () => new Option("--role <role>", "role").choices(ROLES);
 
 export function registerUserCommands(program: Command): void {
-  const user = program.command("user").description("manage console users (admin)");
+  const user = program
+    .command("user")
+    .description("manage console users (admin; anyone may show and change their own)");
 
   user
     .command("list")

@@ -98,7 +98,7 @@ export function authRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
         details: { via: who.via },
       });
     });
-    reply.clearCookie(SESSION_COOKIE, { path: "/" });
+    reply.clearCookie(SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "strict", secure: req.protocol === "https" });
     return reply.status(204).send();
   });
 }

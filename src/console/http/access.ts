@@ -2,6 +2,7 @@ import type {} from "@fastify/cookie";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { MsecError } from "../../core/errors.js";
 import { type Role, roleAtLeast, weakerRole } from "../../core/roles.js";
+import { auditRequest } from "../audit/request.js";
 import { sameSecret } from "../auth/secrets.js";
 import { findSession, SESSION_COOKIE } from "../auth/sessions.js";
 import type { ConsoleContext } from "../context.js";
@@ -28,6 +29,8 @@ export type Principal =
       role: Role;
       mustChangePassword: boolean;
       tokenId: number;
+      /** Epoch ms, or null for a token that does not expire. */
+      expiresAt: number | null;
     };
 
 declare module "fastify" {
@@ -60,11 +63,17 @@ export function installAccessControl(app: FastifyInstance, ctx: ConsoleContext):
   app.addHook("preHandler", async (req) => {
     const access = req.routeOptions.config.access;
     if (access === undefined) return;
+    if (access === "public") {
+      // A public route works whatever credentials come along (a proxy's Basic auth, a
+      // revoked token): they are used if good and ignored if not.
+      req.principal = await authenticate(req, ctx).catch(() => null);
+      return;
+    }
     req.principal = await authenticate(req, ctx);
-    if (access === "public") return;
     const who = req.principal;
     if (!who) throw new MsecError("unauthenticated", "log in or send an API token");
     if (!roleAtLeast(who.role, access)) {
+      if (!SAFE_METHODS.has(req.method)) await auditDenied(req, ctx, `needs ${access}`);
       throw new MsecError(
         "permission_denied",
         `this needs the ${access} role; ${who.username} is ${who.role}`,
@@ -73,6 +82,7 @@ export function installAccessControl(app: FastifyInstance, ctx: ConsoleContext):
     if (who.via === "session" && !SAFE_METHODS.has(req.method)) {
       const sent = req.headers["x-csrf-token"];
       if (typeof sent !== "string" || !sameSecret(sent, who.csrfToken)) {
+        await auditDenied(req, ctx, "missing or wrong CSRF token");
         throw new MsecError(
           "permission_denied",
           "missing or wrong X-CSRF-Token header (browser sessions must send the token from login)",
@@ -102,6 +112,7 @@ async function authenticate(req: FastifyRequest, ctx: ConsoleContext): Promise<P
       role: weakerRole(t.user_role as Role, t.token_role as Role),
       mustChangePassword: t.must_change_password === 1,
       tokenId: t.id,
+      expiresAt: t.expires_at,
     };
   }
   const cookie = req.cookies[SESSION_COOKIE];
@@ -123,4 +134,14 @@ async function authenticate(req: FastifyRequest, ctx: ConsoleContext): Promise<P
 export function principalOf(req: FastifyRequest): Principal {
   if (!req.principal) throw new MsecError("unauthenticated", "log in or send an API token");
   return req.principal;
+}
+
+/** A refused attempt to change something is a security event: keep it in the audit log. */
+async function auditDenied(req: FastifyRequest, ctx: ConsoleContext, reason: string): Promise<void> {
+  await auditRequest(req, ctx.store.db, ctx.now(), {
+    action: `${req.method} ${req.routeOptions.url ?? req.url}`,
+    target: req.url.split("?")[0] ?? req.url,
+    outcome: "denied",
+    details: { reason, role: req.principal?.role },
+  });
 }

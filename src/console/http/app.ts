@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import cookie from "@fastify/cookie";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { MsecError } from "../../core/errors.js";
 import { auditRoutes } from "../audit/routes.js";
 import { authRoutes } from "../auth/routes.js";
 import type { ConsoleContext } from "../context.js";
@@ -29,9 +30,17 @@ export async function buildApp(ctx: ConsoleContext, opts: AppOptions): Promise<F
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     // Ask idle keep-alive sockets to go at close; in-flight requests still finish.
     forceCloseConnections: "idle",
-    return503OnClosing: true,
+    // Requests that arrive while closing get our own 503 (below), in the one error shape.
+    return503OnClosing: false,
   });
   installErrorHandling(app);
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async () => {
+    if (closing) throw new MsecError("unavailable", "the console is shutting down; retry on another replica");
+  });
   await app.register(cookie);
   installAccessControl(app, ctx);
   await app.register(

@@ -50,6 +50,7 @@ export async function findTokenBySecret(db: Db, secret: string, now: number) {
       "api_tokens.id",
       "api_tokens.role as token_role",
       "api_tokens.last_used_at",
+      "api_tokens.expires_at",
       "users.id as user_id",
       "users.username",
       "users.role as user_role",
@@ -86,6 +87,11 @@ export async function getToken(db: Db, id: number): Promise<TokenWithUser> {
     .executeTakeFirst();
   if (!row) throw new MsecError("not_found", `no API token with id ${id}`);
   return row;
+}
+
+/** Revoke every token of a user (after an admin reset their password). */
+export async function deleteUserTokens(db: Db, userId: number): Promise<void> {
+  await db.deleteFrom("api_tokens").where("user_id", "=", userId).execute();
 }
 
 export async function deleteToken(db: Db, id: number): Promise<void> {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { MsecError } from "../../core/errors.js";
-import { roleAtLeast, weakerRole } from "../../core/roles.js";
+import { roleAtLeast } from "../../core/roles.js";
 import { type CreatedToken, CreateTokenRequest, TokenListQuery } from "../../core/schemas/auth.js";
 import { auditRequest } from "../audit/request.js";
 import type { ConsoleContext } from "../context.js";
@@ -26,9 +26,18 @@ export function tokenRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   app.post("/tokens", { config: { access: "viewer" } }, async (req, reply) => {
     const who = principalOf(req);
     const body = parseInput(CreateTokenRequest, req.body, "body");
-    const role = body.role ? weakerRole(body.role, who.role) : who.role;
+    if (body.role && !roleAtLeast(who.role, body.role)) {
+      throw new MsecError("permission_denied", `cannot make a ${body.role} token: you act as ${who.role}`, {
+        field: "body.role",
+      });
+    }
+    const role = body.role ?? who.role;
     const now = ctx.now();
-    const expiresAt = body.expiresInDays ? now + body.expiresInDays * DAY_MS : null;
+    let expiresAt = body.expiresInDays ? now + body.expiresInDays * DAY_MS : null;
+    // A token cannot mint one that outlives it.
+    if (who.via === "token" && who.expiresAt !== null) {
+      expiresAt = expiresAt === null ? who.expiresAt : Math.min(expiresAt, who.expiresAt);
+    }
     const created = await ctx.store.transaction(async (tx) => {
       const { row, secret } = await createToken(
         tx,
@@ -38,7 +47,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       await auditRequest(req, tx, now, {
         action: "token.create",
         target: `token:${row.id}`,
-        details: { name: body.name, role, expiresAt },
+        details: { name: body.name, role, expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() },
       });
       const view: CreatedToken = {
         ...toTokenView({ ...row, username: who.username }),

@@ -3,6 +3,9 @@ import { recordAudit } from "../audit/repo.js";
 import { generatePassword, hashPassword } from "../auth/secrets.js";
 import type { Store } from "../store/index.js";
 import { deleteUserSessions } from "../auth/sessions.js";
+import { Password } from "../../core/schemas/auth.js";
+import { MsecError } from "../../core/errors.js";
+import { deleteUserTokens } from "../tokens/repo.js";
 import { countUsers, findUser, insertUser, setUserPassword, setUserRole } from "./repo.js";
 
 export type AdminBootstrap =
@@ -20,6 +23,7 @@ export async function ensureAdmin(
   now: number,
 ): Promise<AdminBootstrap> {
   if ((await countUsers(store.db)) > 0) return { kind: "existing" };
+  checkGivenPassword(givenPassword);
   const password = givenPassword ?? generatePassword();
   const passwordHash = await hashPassword(password);
   try {
@@ -60,6 +64,7 @@ export async function recoverAdmin(
   givenPassword: string | undefined,
   now: number,
 ): Promise<{ password: string; generated: boolean }> {
+  checkGivenPassword(givenPassword);
   const password = givenPassword ?? generatePassword();
   const passwordHash = await hashPassword(password);
   await store.transaction(async (tx) => {
@@ -68,6 +73,7 @@ export async function recoverAdmin(
       await setUserPassword(tx, existing.id, passwordHash, !givenPassword, now);
       await setUserRole(tx, existing.id, "admin", now);
       await deleteUserSessions(tx, existing.id);
+      await deleteUserTokens(tx, existing.id);
     } else {
       await insertUser(
         tx,
@@ -89,4 +95,14 @@ export async function recoverAdmin(
     );
   });
   return { password, generated: !givenPassword };
+}
+
+function checkGivenPassword(password: string | undefined): void {
+  if (password === undefined) return;
+  const ok = Password.safeParse(password);
+  if (!ok.success) {
+    throw new MsecError("invalid_argument", `MSEC_ADMIN_PASSWORD ${ok.error.issues[0]?.message}`, {
+      field: "MSEC_ADMIN_PASSWORD",
+    });
+  }
 }

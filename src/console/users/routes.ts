@@ -14,6 +14,7 @@ import { deleteUserSessions } from "../auth/sessions.js";
 import type { ConsoleContext } from "../context.js";
 import { principalOf } from "../http/access.js";
 import { parseInput } from "../http/validate.js";
+import { deleteUserTokens } from "../tokens/repo.js";
 import {
   assertAnotherAdmin,
   deleteUser,
@@ -117,6 +118,8 @@ export function userRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
         user.id,
         self && who.via === "session" ? who.sessionIdHash : undefined,
       );
+      // A reset by an admin (say, after a compromise) also revokes the user's tokens.
+      if (!self) await deleteUserTokens(tx, user.id);
       await auditRequest(req, tx, now, { action: "user.password", target: `user:${username}` });
     });
     return reply.status(204).send();

@@ -52,7 +52,9 @@ describe("weighted mode: distribution", () => {
     expect(chiSquare(observed, weights)).toBeLessThan(CHI2_CRITICAL[3] as number);
     // The test has power: the same counts are nowhere near a uniform split.
     expect(chiSquare(observed, [1, 1, 1, 1])).toBeGreaterThan(1000);
-    observed.forEach((o, i) => expect(o / 100_000).toBeCloseTo((weights[i] as number) / 1000, 2));
+    observed.forEach((o, i) => {
+      expect(o / 100_000).toBeCloseTo((weights[i] as number) / 1000, 2);
+    });
   });
 
   it("reports effective weights equal to base weights when nothing happened", () => {
@@ -243,7 +245,9 @@ describe("weighted mode: a failing instance", () => {
     }
     // Expected mid-window factors 0.175, 0.325, ... 0.925, then 1: shares f / (3 + f).
     const expected = [0.175, 0.325, 0.475, 0.625, 0.775, 0.925, 1].map((f) => f / (3 + f));
-    ramp.forEach((s, i) => expect(Math.abs(s - (expected[i] as number))).toBeLessThan(0.02));
+    ramp.forEach((s, i) => {
+      expect(Math.abs(s - (expected[i] as number))).toBeLessThan(0.02);
+    });
   });
 });
 

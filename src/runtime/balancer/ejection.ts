@@ -43,7 +43,7 @@ export function recordOutcome(state: BalancerState, outcome: CallOutcome): void 
     return;
   }
 
-  e.successRate -= p.successAlphaOnFailure * e.successRate;
+  e.successRate -= p.successAlphaOnSuccess * e.successRate;
   e.consecutiveFailures++;
   // A failure can only make an endpoint look slower: a refused connection fails in
   // microseconds, and must not pass for a fast instance; a timeout is a real signal.

@@ -4,22 +4,23 @@ import type { BalancerState, EndpointState } from "./types.js";
 const byAddr = (a: EndpointState, b: EndpointState) =>
   a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0;
 
+const rank = (e: EndpointState) =>
+  e.labels.role === "master" ? 0 : e.labels.role === "slave" ? 1 : 2;
+
 /**
- * Endpoint indexes in failover order: the master (labelled `role=master`, else the
- * first by address that is not labelled `role=slave`), then the `role=slave` ones by
- * address, then the rest by address. Computed when the endpoint list changes.
+ * Endpoint indexes in failover order: `role=master`, then `role=slave`, then the rest,
+ * each group by address. Without labels the master is the first by address and the
+ * slave the next; with the master gone from the list, the labelled slave leads.
+ * Computed when the endpoint list changes.
  */
 export function masterSlaveOrder(endpoints: readonly EndpointState[]): number[] {
-  const sorted = [...endpoints].sort(byAddr);
-  const masters = sorted.filter((e) => e.labels.role === "master");
-  const slaves = sorted.filter((e) => e.labels.role === "slave");
-  const others = sorted.filter((e) => e.labels.role !== "master" && e.labels.role !== "slave");
-  const order =
-    masters.length > 0
-      ? [...masters, ...slaves, ...others]
-      : [...others.slice(0, 1), ...slaves, ...others.slice(1)];
-  const index = new Map(endpoints.map((e, i) => [e, i]));
-  return order.map((e) => index.get(e) as number);
+  return endpoints
+    .map((_, i) => i)
+    .sort((i, j) => {
+      const a = endpoints[i] as EndpointState;
+      const b = endpoints[j] as EndpointState;
+      return rank(a) - rank(b) || byAddr(a, b);
+    });
 }
 
 /**
