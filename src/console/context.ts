@@ -1,6 +1,6 @@
 import type { Logger } from "../core/log.js";
 import type { ThrottleState } from "./auth/throttle.js";
-import type { NamingService } from "./naming/service.js";
+import type { NamingService } from "./naming/index.js";
 import type { Store } from "./store/index.js";
 
 /** What the console's handlers share: passed in at start, never imported as globals. */

@@ -4,7 +4,7 @@ import { deleteExpiredSessions } from "./auth/sessions.js";
 import type { ThrottleState } from "./auth/throttle.js";
 import type { ConsoleContext } from "./context.js";
 import { API_PREFIX, buildApp } from "./http/app.js";
-import { createNamingService, type NamingOptions, namingOptionsFromEnv } from "./naming/service.js";
+import { createNamingService, type NamingOptions, namingOptionsFromEnv } from "./naming/index.js";
 import { openStore } from "./store/index.js";
 import { type AdminBootstrap, ensureAdmin } from "./users/bootstrap.js";
 

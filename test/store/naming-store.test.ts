@@ -50,13 +50,25 @@ describe.each(TEST_ENGINES)("naming store [%s]", (engine) => {
   });
 
   it("runs the naming migration", async () => {
-    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(store.db);
+    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(
+      store.db,
+    );
     expect(applied.rows.map((r) => r.name)).toContain("0002-naming");
   });
 
   it("persists services and instances and loads them back identically", async () => {
-    await insertService(store.db, { name: "Demo.Echo", description: "echoes", createdAt: now, evictions: [] });
-    await insertService(store.db, { name: "Login.Auth", description: "", createdAt: now + 5, evictions: [now - 10, now - 5] });
+    await insertService(store.db, {
+      name: "Demo.Echo",
+      description: "echoes",
+      createdAt: now,
+      evictions: [],
+    });
+    await insertService(store.db, {
+      name: "Login.Auth",
+      description: "",
+      createdAt: now + 5,
+      evictions: [now - 10, now - 5],
+    });
     const written = [
       instance("Demo.Echo", "10.0.0.1:8080", {
         weight: 250,
@@ -90,33 +102,57 @@ describe.each(TEST_ENGINES)("naming store [%s]", (engine) => {
   });
 
   it("upserts an instance in place and keeps one row per (service, addr)", async () => {
-    await upsertInstance(store.db, instance("Demo.Echo", "[::1]:8080", { weight: 5, lastSeen: now + 999 }));
+    await upsertInstance(
+      store.db,
+      instance("Demo.Echo", "[::1]:8080", { weight: 5, lastSeen: now + 999 }),
+    );
     const rows = (await loadInstances(store.db)).filter((i) => i.addr === "[::1]:8080");
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ weight: 5, lastSeen: now + 999 });
   });
 
   it("writes heartbeat state in batches, leaving deleted rows deleted", async () => {
-    await insertService(store.db, { name: "Bulk.Beat", description: "", createdAt: now, evictions: [] });
-    const many = Array.from({ length: 1234 }, (_, i) => instance("Bulk.Beat", `10.1.${i >> 8}.${i & 255}:80`));
+    await insertService(store.db, {
+      name: "Bulk.Beat",
+      description: "",
+      createdAt: now,
+      evictions: [],
+    });
+    const many = Array.from({ length: 1234 }, (_, i) =>
+      instance("Bulk.Beat", `10.1.${i >> 8}.${i & 255}:80`),
+    );
     await store.transaction(async (tx) => {
       for (const i of many) await upsertInstance(tx, i);
     });
     await deleteInstances(store.db, "Bulk.Beat", [many[0]?.addr ?? ""]);
     await updateSeen(
       store.db,
-      many.map((i, k) => ({ service: i.service, addr: i.addr, lastSeen: now + 10_000 + k, health: k % 2 ? "healthy" : "draining" })),
+      many.map((i, k) => ({
+        service: i.service,
+        addr: i.addr,
+        lastSeen: now + 10_000 + k,
+        health: k % 2 ? "healthy" : "draining",
+      })),
     );
     const loaded = (await loadInstances(store.db)).filter((i) => i.service === "Bulk.Beat");
     expect(loaded).toHaveLength(1233);
     const byAddr = new Map(loaded.map((i) => [i.addr, i]));
-    expect(byAddr.get(many[1]?.addr ?? "")).toMatchObject({ lastSeen: now + 10_001, health: "healthy" });
-    expect(byAddr.get(many[1000]?.addr ?? "")).toMatchObject({ lastSeen: now + 11_000, health: "draining" });
+    expect(byAddr.get(many[1]?.addr ?? "")).toMatchObject({
+      lastSeen: now + 10_001,
+      health: "healthy",
+    });
+    expect(byAddr.get(many[1000]?.addr ?? "")).toMatchObject({
+      lastSeen: now + 11_000,
+      health: "draining",
+    });
   });
 
   it("records recent evictions and the revision counter", async () => {
     await setRecentEvictions(store.db, "Demo.Echo", [now + 1, now + 2]);
-    expect((await loadServices(store.db)).find((s) => s.name === "Demo.Echo")?.evictions).toEqual([now + 1, now + 2]);
+    expect((await loadServices(store.db)).find((s) => s.name === "Demo.Echo")?.evictions).toEqual([
+      now + 1,
+      now + 2,
+    ]);
     expect(await readRevision(store.db)).toBe(0);
     await writeRevision(store.db, now + 42, now);
     await writeRevision(store.db, now + 43, now);

@@ -2,8 +2,8 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { Timestamp } from "../../core/schemas/common.js";
 import { Instance, ServiceSummary, ServiceView } from "../../core/schemas/naming.js";
+import { intArg } from "../args.js";
 import { apiClient, globals } from "../context.js";
-import { UsageError } from "../errors.js";
 import { printJson, printTable } from "../output.js";
 
 /** `GET /services/:name`: the instance list plus the service's own fields. */
@@ -106,16 +106,12 @@ export function registerServiceCommands(program: Command): void {
     .description("override an instance's weight (kept when it re-registers)")
     .argument("<service>", "service name")
     .argument("<addr>", "instance ip:port")
-    .argument("<weight>", "0-10000 (0: no traffic)")
-    .action(async (name: string, addr: string, weight: string, _f: unknown, cmd: Command) => {
-      const w = Number(weight);
-      if (!/^\d+$/.test(weight) || w > 10_000) {
-        throw new UsageError(`weight: "${weight}" is not a whole number from 0 to 10000`);
-      }
+    .argument("<weight>", "0-10000 (0: no traffic)", intArg(0, 10_000))
+    .action(async (name: string, addr: string, weight: number, _f: unknown, cmd: Command) => {
       const i = await (await apiClient(cmd)).call(
         "PUT",
         `${instPath(name, addr)}/weight`,
-        { weight: w },
+        { weight },
         Instance,
       );
       process.stdout.write(`weight of ${i.addr} in ${i.service} is now ${i.weight}\n`);
@@ -135,7 +131,11 @@ export function registerServiceCommands(program: Command): void {
       .argument("<service>", "service name")
       .argument("<addr>", "instance ip:port")
       .action(async (name: string, addr: string, _f: unknown, cmd: Command) => {
-        const i = await (await apiClient(cmd)).post(`${instPath(name, addr)}/${verb}`, {}, Instance);
+        const i = await (await apiClient(cmd)).post(
+          `${instPath(name, addr)}/${verb}`,
+          {},
+          Instance,
+        );
         process.stdout.write(
           disabled
             ? `disabled ${i.addr} in ${i.service}: clients send it no traffic\n`

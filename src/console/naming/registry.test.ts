@@ -27,7 +27,12 @@ function req(addr: string, over: Partial<RegisterInstanceRequest> = {}): Registe
   return { addr, weight: 100, labels: {}, ttlSeconds: 10, ...over };
 }
 
-function register(reg: Registry, addr: string, now: number, over: Partial<RegisterInstanceRequest> = {}) {
+function register(
+  reg: Registry,
+  addr: string,
+  now: number,
+  over: Partial<RegisterInstanceRequest> = {},
+) {
   return putInstance(reg, registration(reg, SVC, req(addr, over), now));
 }
 
@@ -114,7 +119,11 @@ describe("registry: revisions", () => {
     expect(register(reg, "10.0.0.1:80", T0 + 600).changed).toBe(false);
     expect(rev()).toBe(revs.at(-1));
 
-    const beat = heartbeat(reg, [{ service: SVC, addr: "10.0.0.1:80", health: "draining" }], T0 + 700);
+    const beat = heartbeat(
+      reg,
+      [{ service: SVC, addr: "10.0.0.1:80", health: "draining" }],
+      T0 + 700,
+    );
     expect([...beat.changed]).toEqual([SVC]);
     revs.push(rev());
     const inst = () => {
@@ -177,10 +186,15 @@ describe("registry: TTL and eviction", () => {
 
   it("evicts expired instances while enough live ones remain", () => {
     const reg = emptyRegistry();
-    for (const a of ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80"]) register(reg, a, T0);
+    for (const a of ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80"])
+      register(reg, a, T0);
     heartbeat(
       reg,
-      ["10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80"].map((addr) => ({ service: SVC, addr, health: "healthy" as const })),
+      ["10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80"].map((addr) => ({
+        service: SVC,
+        addr,
+        health: "healthy" as const,
+      })),
       T0 + 5_000,
     );
     const out = sweep(reg, T0 + 11_000, POLICY);
@@ -267,7 +281,11 @@ describe("registry: protection", () => {
   it("makes a protected instance simply live again when it beats", () => {
     const reg = fourExpiring();
     sweep(reg, T0 + 20_000, POLICY);
-    const r = heartbeat(reg, [{ service: SVC, addr: "10.0.0.3:80", health: "healthy" }], T0 + 21_000);
+    const r = heartbeat(
+      reg,
+      [{ service: SVC, addr: "10.0.0.3:80", health: "healthy" }],
+      T0 + 21_000,
+    );
     expect(r.revived.map((i) => i.addr)).toEqual(["10.0.0.3:80"]);
     const v = viewOf(reg, SVC);
     expect(v.instances.map((i) => [i.addr, i.protected])).toEqual([

@@ -290,7 +290,13 @@ export function sweep(reg: Registry, now: number, policy: ProtectionPolicy): Swe
     }
     if (plan.evict.length > 0 || protectionChanged) bump(reg, svc);
     if (plan.evict.length > 0 || protectionChanged || evictionsChanged) {
-      out.push({ service: svc.name, plan, evicted: plan.evict, protectionChanged, evictionsChanged });
+      out.push({
+        service: svc.name,
+        plan,
+        evicted: plan.evict,
+        protectionChanged,
+        evictionsChanged,
+      });
     }
   }
   return out;

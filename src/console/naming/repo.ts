@@ -137,9 +137,7 @@ export async function writeRevision(db: Db, revision: number, now: number): Prom
   await db
     .insertInto("settings")
     .values({ key: REVISION_KEY, value: String(revision), updated_at: now })
-    .onConflict((oc) =>
-      oc.column("key").doUpdateSet({ value: String(revision), updated_at: now }),
-    )
+    .onConflict((oc) => oc.column("key").doUpdateSet({ value: String(revision), updated_at: now }))
     .execute();
 }
 

@@ -7,8 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../core/log.js";
 import type { ServiceView } from "../../core/schemas/naming.js";
 import { openStore, type Store } from "../store/index.js";
+import { namingOptionsFromEnv } from "./options.js";
 import { loadInstances, loadServices } from "./repo.js";
-import { createNamingService, type NamingService, namingOptionsFromEnv } from "./service.js";
+import { createNamingService, type NamingService } from "./service.js";
 
 const T0 = 1_700_000_000_000;
 const SVC = "Demo.Echo";
@@ -29,7 +30,9 @@ function fakeResponse(): { res: ServerResponse; events(): ServiceView[]; ended()
   return {
     res,
     events: () =>
-      [...text.matchAll(/^event: service\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1] ?? "") as ServiceView),
+      [...text.matchAll(/^event: service\ndata: (.*)$/gm)].map(
+        (m) => JSON.parse(m[1] ?? "") as ServiceView,
+      ),
     ended: () => stream.writableEnded,
   };
 }
@@ -65,12 +68,19 @@ describe("naming service", () => {
 
   it("writes registrations through, and heartbeats only at the flush", async () => {
     await naming.register(SVC, reg("10.0.0.1:80"));
-    expect((await loadInstances(store.db)).map((i) => [i.addr, i.lastSeen])).toEqual([["10.0.0.1:80", T0]]);
+    expect((await loadInstances(store.db)).map((i) => [i.addr, i.lastSeen])).toEqual([
+      ["10.0.0.1:80", T0],
+    ]);
     clock = T0 + 3000;
-    expect(naming.heartbeat([{ service: SVC, addr: "10.0.0.1:80", health: "draining" }])).toEqual({ unknown: [] });
+    expect(naming.heartbeat([{ service: SVC, addr: "10.0.0.1:80", health: "draining" }])).toEqual({
+      unknown: [],
+    });
     expect((await loadInstances(store.db))[0]?.lastSeen).toBe(T0);
     await naming.flushNow();
-    expect((await loadInstances(store.db))[0]).toMatchObject({ lastSeen: T0 + 3000, health: "draining" });
+    expect((await loadInstances(store.db))[0]).toMatchObject({
+      lastSeen: T0 + 3000,
+      health: "draining",
+    });
   });
 
   it("loads the registry at start with a full TTL for every instance, and fresh revisions", async () => {
@@ -109,7 +119,10 @@ describe("naming service", () => {
     const v = naming.view(SVC);
     expect(v.protected).toBe(true);
     expect(v.instances.map((i) => i.addr)).toEqual(["10.0.0.3:80", "10.0.0.4:80"]);
-    expect((await loadInstances(store.db)).map((i) => i.addr)).toEqual(["10.0.0.3:80", "10.0.0.4:80"]);
+    expect((await loadInstances(store.db)).map((i) => i.addr)).toEqual([
+      "10.0.0.3:80",
+      "10.0.0.4:80",
+    ]);
     expect((await loadServices(store.db))[0]?.evictions).toEqual([T0 + 30_000, T0 + 30_000]);
 
     // A restart remembers the recent evictions: the baseline stays 4, so none go.
@@ -125,7 +138,9 @@ describe("naming service", () => {
     await naming.register(SVC, reg("10.0.0.1:80"));
     await naming.deregister(SVC, "10.0.0.1:80");
     expect(naming.view(SVC).instances).toEqual([]);
-    await expect(naming.deregister(SVC, "10.0.0.1:80")).rejects.toMatchObject({ code: "not_found" });
+    await expect(naming.deregister(SVC, "10.0.0.1:80")).rejects.toMatchObject({
+      code: "not_found",
+    });
     expect(await loadInstances(store.db)).toEqual([]);
   });
 
@@ -135,7 +150,9 @@ describe("naming service", () => {
       throw new Error("audit down");
     };
     await expect(naming.setWeight(SVC, "10.0.0.1:80", 1, failing)).rejects.toThrow("audit down");
-    await expect(naming.createService({ name: "Other.One", description: "" }, failing)).rejects.toThrow();
+    await expect(
+      naming.createService({ name: "Other.One", description: "" }, failing),
+    ).rejects.toThrow();
     expect(naming.view(SVC).instances[0]?.weight).toBe(100);
     expect((await loadInstances(store.db))[0]?.weightOverride).toBeNull();
     expect(naming.listServices().map((s) => s.name)).toEqual([SVC]);
@@ -143,12 +160,18 @@ describe("naming service", () => {
 
   it("refuses to delete a service with instances unless forced", async () => {
     await naming.register(SVC, reg("10.0.0.1:80"));
-    await expect(naming.deleteService(SVC, false, noAudit)).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(naming.deleteService(SVC, false, noAudit)).rejects.toMatchObject({
+      code: "failed_precondition",
+    });
     await naming.deleteService(SVC, true, noAudit);
     expect(naming.listServices()).toEqual([]);
     expect(await loadServices(store.db)).toEqual([]);
-    await expect(naming.createService({ name: "A.B", description: "" }, noAudit)).resolves.toMatchObject({ name: "A.B" });
-    await expect(naming.createService({ name: "A.B", description: "" }, noAudit)).rejects.toMatchObject({ code: "already_exists" });
+    await expect(
+      naming.createService({ name: "A.B", description: "" }, noAudit),
+    ).resolves.toMatchObject({ name: "A.B" });
+    await expect(
+      naming.createService({ name: "A.B", description: "" }, noAudit),
+    ).rejects.toMatchObject({ code: "already_exists" });
   });
 
   it("pushes coalesced changes to watchers and skips a revision they already have", async () => {
@@ -169,7 +192,11 @@ describe("naming service", () => {
     await naming.setDisabled(SVC, "10.0.0.3:80", true, noAudit);
     await new Promise((r) => setTimeout(r, 30));
     expect(b.events()).toHaveLength(1);
-    expect(b.events()[0]?.instances.map((i) => i.addr)).toEqual(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"]);
+    expect(b.events()[0]?.instances.map((i) => i.addr)).toEqual([
+      "10.0.0.1:80",
+      "10.0.0.2:80",
+      "10.0.0.3:80",
+    ]);
     expect(a.events()).toHaveLength(3);
     await naming.stop();
     expect(a.ended() && b.ended()).toBe(true);
@@ -181,7 +208,11 @@ describe("naming service", () => {
     expect(namingOptionsFromEnv({ MSEC_NAMING_PROTECTION_WINDOW_MS: "2000" })).toEqual({
       protection: { threshold: 0.5, windowMs: 2000 },
     });
-    expect(() => namingOptionsFromEnv({ MSEC_NAMING_PROTECTION_THRESHOLD: "2" })).toThrow(/between 0 and 1/);
-    expect(() => namingOptionsFromEnv({ MSEC_NAMING_PROTECTION_WINDOW_MS: "soon" })).toThrow(/milliseconds/);
+    expect(() => namingOptionsFromEnv({ MSEC_NAMING_PROTECTION_THRESHOLD: "2" })).toThrow(
+      /between 0 and 1/,
+    );
+    expect(() => namingOptionsFromEnv({ MSEC_NAMING_PROTECTION_WINDOW_MS: "soon" })).toThrow(
+      /milliseconds/,
+    );
   });
 });

@@ -22,13 +22,12 @@ import type {
 } from "../../core/schemas/naming.js";
 import type { Store } from "../store/index.js";
 import type { Db } from "../store/schema.js";
+import { DEFAULT_NAMING_OPTIONS, type NamingOptions } from "./options.js";
 import {
-  DEFAULT_PROTECTION,
   emptyRegistry,
   findInstance,
   heartbeat,
   type InstanceState,
-  type ProtectionPolicy,
   putInstance,
   putService,
   type Registry,
@@ -56,60 +55,6 @@ import {
 } from "./repo.js";
 import { createWatchHub, type WatchHub } from "./watch.js";
 
-export interface NamingOptions {
-  protection: ProtectionPolicy;
-  /** How often expired instances are looked for. */
-  sweepIntervalMs: number;
-  /** How often heartbeat state (lastSeen, health) is written to the store. */
-  flushIntervalMs: number;
-  /** Changes of one service within this window reach watchers as one event. */
-  coalesceMs: number;
-  /** Interval of keep-alive comments on watch streams. */
-  pingMs: number;
-}
-
-export const DEFAULT_NAMING_OPTIONS: NamingOptions = {
-  protection: DEFAULT_PROTECTION,
-  sweepIntervalMs: 1000,
-  flushIntervalMs: 2000,
-  coalesceMs: 50,
-  pingMs: 15_000,
-};
-
-/**
- * Options from the environment: `MSEC_NAMING_PROTECTION_WINDOW_MS` and
- * `MSEC_NAMING_PROTECTION_THRESHOLD` (0..1). Meant for tests and drills.
- */
-export function namingOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<NamingOptions> {
-  const window = env.MSEC_NAMING_PROTECTION_WINDOW_MS;
-  const threshold = env.MSEC_NAMING_PROTECTION_THRESHOLD;
-  if (!window && !threshold) return {};
-  const protection = { ...DEFAULT_PROTECTION };
-  if (window) {
-    const n = Number(window);
-    if (!Number.isSafeInteger(n) || n < 0) {
-      throw new MsecError(
-        "invalid_argument",
-        `MSEC_NAMING_PROTECTION_WINDOW_MS: "${window}" is not a number of milliseconds`,
-        { field: "MSEC_NAMING_PROTECTION_WINDOW_MS" },
-      );
-    }
-    protection.windowMs = n;
-  }
-  if (threshold) {
-    const n = Number(threshold);
-    if (!Number.isFinite(n) || n < 0 || n > 1) {
-      throw new MsecError(
-        "invalid_argument",
-        `MSEC_NAMING_PROTECTION_THRESHOLD: "${threshold}" is not a fraction between 0 and 1`,
-        { field: "MSEC_NAMING_PROTECTION_THRESHOLD" },
-      );
-    }
-    protection.threshold = n;
-  }
-  return { protection };
-}
-
 /** Writes the audit entry of a person's change, inside the change's transaction. */
 export type AuditHook = (tx: Db, now: number, details: Record<string, unknown>) => Promise<void>;
 
@@ -127,14 +72,22 @@ export interface NamingService {
   getService(name: string): ServiceDetail;
   /** The instance list of a known service. */
   view(name: string): ServiceView;
-  createService(s: { name: string; description: string }, audit: AuditHook): Promise<ServiceSummary>;
+  createService(
+    s: { name: string; description: string },
+    audit: AuditHook,
+  ): Promise<ServiceSummary>;
   deleteService(name: string, force: boolean, audit: AuditHook): Promise<void>;
 
   register(service: string, req: RegisterInstanceRequest): Promise<Instance>;
   deregister(service: string, addr: string): Promise<void>;
   heartbeat(beats: HeartbeatRequest["beats"]): HeartbeatResponse;
   setWeight(service: string, addr: string, weight: number, audit: AuditHook): Promise<Instance>;
-  setDisabled(service: string, addr: string, disabled: boolean, audit: AuditHook): Promise<Instance>;
+  setDisabled(
+    service: string,
+    addr: string,
+    disabled: boolean,
+    audit: AuditHook,
+  ): Promise<Instance>;
 
   /** Run an eviction round now (the timer does it every second). */
   sweepNow(): Promise<void>;
@@ -399,7 +352,12 @@ export function createNamingService(
         const next = registration(reg, service, req, t);
         await store.transaction(async (tx) => {
           if (newService) {
-            await insertService(tx, { name: service, description: "", createdAt: t, evictions: [] });
+            await insertService(tx, {
+              name: service,
+              description: "",
+              createdAt: t,
+              evictions: [],
+            });
           }
           await upsertInstance(tx, next);
         });
@@ -414,7 +372,9 @@ export function createNamingService(
             ttlSeconds: req.ttlSeconds,
             newService,
           },
-          existed ? `instance ${req.addr} of ${service} re-registered` : `instance ${req.addr} of ${service} registered`,
+          existed
+            ? `instance ${req.addr} of ${service} re-registered`
+            : `instance ${req.addr} of ${service} registered`,
         );
         return toInstance(next);
       });

@@ -24,7 +24,11 @@ export interface WatchOptions {
 
 export interface WatchHub {
   /** Open a stream on a response the caller has taken over from the HTTP framework. */
-  open(res: ServerResponse, names: readonly string[], revisions: readonly (number | undefined)[]): void;
+  open(
+    res: ServerResponse,
+    names: readonly string[],
+    revisions: readonly (number | undefined)[],
+  ): void;
   /** A service changed: push its view to its watchers soon. */
   notify(name: string): void;
   /** End every stream and refuse new ones (console shutdown). */
