@@ -4,9 +4,9 @@
  * together with the server commands that run the console (and later the agent).
  */
 import { CommanderError } from "commander";
-import { isMsecError } from "../core/errors.js";
 import { UsageError } from "../cli/errors.js";
 import { createProgram } from "../cli/program.js";
+import { isMsecError } from "../core/errors.js";
 import { registerServerCommands } from "./server-commands.js";
 
 /** Exit codes scripts can trust: 0 ok, 1 the operation failed, 2 the command was misused. */
@@ -38,7 +38,12 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.failed;
     }
     // A stack trace helps us, not the operator: show it only when asked (MSEC_DEBUG=1).
-    const detail = e instanceof Error ? (process.env.MSEC_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
+    const detail =
+      e instanceof Error
+        ? process.env.MSEC_DEBUG
+          ? (e.stack ?? e.message)
+          : e.message
+        : String(e);
     process.stderr.write(`error: ${detail}\n`);
     return EXIT.failed;
   }

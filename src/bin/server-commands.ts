@@ -2,11 +2,12 @@ import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import pino from "pino";
+import { UsageError } from "../cli/errors.js";
 import { type RunningConsole, startConsole } from "../console/start.js";
 import { openStore, parseStoreUrl } from "../console/store/index.js";
 import { recoverAdmin } from "../console/users/bootstrap.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../core/log.js";
-import { UsageError } from "../cli/errors.js";
+import { type RunningDemo, startDemo } from "./demo.js";
 
 interface ServerFlags {
   host: string;
@@ -68,13 +69,23 @@ export function registerServerCommands(program: Command): void {
       const where = parseStoreUrl(db);
       // Recovering into a store that does not exist would make a new, empty one.
       if (where.engine === "sqlite" && !existsSync(where.path)) {
-        throw new UsageError(`no store at ${where.path}: pass --db or --data-dir of the console's store`);
+        throw new UsageError(
+          `no store at ${where.path}: pass --db or --data-dir of the console's store`,
+        );
       }
       const store = await openStore(db);
       try {
-        const r = await recoverAdmin(store, process.env.MSEC_ADMIN_PASSWORD || undefined, Date.now());
+        const r = await recoverAdmin(
+          store,
+          process.env.MSEC_ADMIN_PASSWORD || undefined,
+          Date.now(),
+        );
         out(`admin password reset in ${store.location}; every admin session was signed out`);
-        out(r.generated ? `admin password: ${r.password}` : "admin password: the one in MSEC_ADMIN_PASSWORD");
+        out(
+          r.generated
+            ? `admin password: ${r.password}`
+            : "admin password: the one in MSEC_ADMIN_PASSWORD",
+        );
       } finally {
         await store.close();
       }
@@ -84,18 +95,48 @@ export function registerServerCommands(program: Command): void {
     program
       .command("up")
       .description(
-        "run the console (and, as they land, an agent and the demo services) on this machine, for trying msec out",
-      ),
-  ).action(async (flags: ServerFlags) => {
+        "run the console and the demo services (Demo.Echo, Demo.Login) on this machine, for trying msec out",
+      )
+      .addOption(
+        new Option(
+          "--demo-port <port>",
+          "port of Demo.Echo (Demo.Login gets the next; 0: free ports)",
+        )
+          .env("MSEC_DEMO_PORT")
+          .default("7801"),
+      )
+      .option("--no-demo", "start no demo services"),
+  ).action(async (flags: ServerFlags & { demoPort: string; demo: boolean }) => {
     const logFile = join(flags.dataDir, "logs", "console.log");
     const log = createLogger({
       level: flags.logLevel,
       destination: pino.destination({ dest: logFile, mkdir: true, sync: false }),
     });
     const running = await start(flags, log);
+    let demo: RunningDemo | undefined;
+    if (flags.demo) {
+      const token = await running.mintToken({
+        username: "admin",
+        name: "msec-up-demo",
+        role: "operator",
+      });
+      demo = await startDemo({
+        consoleUrl: running.url,
+        token,
+        dataDir: flags.dataDir,
+        portBase: Number(flags.demoPort),
+      });
+      for (const line of demo.lines) out(`service: ${line}`);
+    }
     out(`logs:    ${relative(process.cwd(), resolve(logFile)) || logFile}`);
     out("Press Ctrl-C to stop.");
-    await untilSignal(running);
+    await untilSignal({
+      close: async () => {
+        // Services first, so they deregister while the console still listens.
+        await demo?.stop();
+        await running.close();
+      },
+    });
   });
 
   serverOptions(
@@ -124,7 +165,9 @@ async function start(
     db: flags.db ?? `sqlite:${join(flags.dataDir, "msec.db")}`,
     log,
     // Commander turns any MSEC_TRUST_PROXY value on; read the usual "off" spellings as off.
-    trustProxy: (flags.trustProxy ?? false) && !/^(0|false|no|off)?$/i.test(process.env.MSEC_TRUST_PROXY ?? "1"),
+    trustProxy:
+      (flags.trustProxy ?? false) &&
+      !/^(0|false|no|off)?$/i.test(process.env.MSEC_TRUST_PROXY ?? "1"),
     adminPassword: process.env.MSEC_ADMIN_PASSWORD || undefined,
   });
   out(`console: ${running.url}`);
@@ -146,7 +189,7 @@ function out(line: string): void {
 }
 
 /** Run until SIGINT or SIGTERM, then shut down in order; a second signal exits at once. */
-function untilSignal(running: RunningConsole): Promise<void> {
+function untilSignal(running: Pick<RunningConsole, "close">): Promise<void> {
   return new Promise((resolveDone) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {

@@ -1,11 +1,13 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../core/log.js";
+import type { Role } from "../core/roles.js";
 import { deleteExpiredSessions } from "./auth/sessions.js";
 import type { ThrottleState } from "./auth/throttle.js";
 import type { ConsoleContext } from "./context.js";
 import { API_PREFIX, buildApp } from "./http/app.js";
 import { createNamingService, type NamingOptions, namingOptionsFromEnv } from "./naming/index.js";
 import { openStore } from "./store/index.js";
+import { mintLocalToken } from "./tokens/mint.js";
 import { type AdminBootstrap, ensureAdmin } from "./users/bootstrap.js";
 
 export interface ConsoleOptions {
@@ -27,6 +29,11 @@ export interface RunningConsole {
   url: string;
   admin: AdminBootstrap;
   storeLocation: string;
+  /**
+   * Issue an API token for a local process this console's owner starts (the demo
+   * services of `msec up`): replaces any token of that name, and is audited.
+   */
+  mintToken(opts: { username: string; name: string; role: Role }): Promise<string>;
   /** Stop taking requests, finish the ones in flight, then close the store. */
   close(): Promise<void>;
 }
@@ -63,6 +70,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
       url,
       admin,
       storeLocation: store.location,
+      mintToken: (t) => mintLocalToken(store, t, now()),
       close: async () => {
         clearInterval(sweep);
         // Watch streams never finish on their own: end them before the server waits for requests.

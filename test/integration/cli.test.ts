@@ -12,7 +12,8 @@ describe("msec CLI against a real console", () => {
   let c: ConsoleProcess;
   let home: string;
   let env: Record<string, string>;
-  const msec = (args: string[], input?: string) => runCli(args, { env, ...(input !== undefined ? { input } : {}) });
+  const msec = (args: string[], input?: string) =>
+    runCli(args, { env, ...(input !== undefined ? { input } : {}) });
 
   beforeAll(async () => {
     db = await freshDatabase("sqlite");
@@ -42,18 +43,35 @@ describe("msec CLI against a real console", () => {
     const mode = statSync(join(home, "credentials")).mode & 0o777;
     expect(mode).toBe(0o600);
     const who = await msec(["whoami", "--json"]);
-    expect(JSON.parse(who.stdout)).toMatchObject({ username: "admin", role: "admin", via: "token" });
+    expect(JSON.parse(who.stdout)).toMatchObject({
+      username: "admin",
+      role: "admin",
+      via: "token",
+    });
   });
 
   it("adds, lists, changes and removes users", async () => {
-    expect((await msec(["user", "add", "olga", "--role", "operator", "--password-stdin"], "olga-password\n")).code).toBe(0);
+    expect(
+      (
+        await msec(
+          ["user", "add", "olga", "--role", "operator", "--password-stdin"],
+          "olga-password\n",
+        )
+      ).code,
+    ).toBe(0);
     const list = await msec(["user", "list", "--json"]);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toContainEqual(expect.objectContaining({ username: "olga", role: "operator" }));
+    expect(JSON.parse(list.stdout)).toContainEqual(
+      expect.objectContaining({ username: "olga", role: "operator" }),
+    );
     const table = await msec(["user", "list"]);
     expect(table.stdout).toMatch(/^USERNAME\s+ROLE/);
-    expect((await msec(["user", "role", "olga", "--role", "viewer"])).stdout).toMatch(/olga is now viewer/);
-    expect((await msec(["user", "passwd", "olga", "--password-stdin"], "olga-password-2\n")).code).toBe(0);
+    expect((await msec(["user", "role", "olga", "--role", "viewer"])).stdout).toMatch(
+      /olga is now viewer/,
+    );
+    expect(
+      (await msec(["user", "passwd", "olga", "--password-stdin"], "olga-password-2\n")).code,
+    ).toBe(0);
     expect((await msec(["user", "rm", "olga"])).code).toBe(0);
     const gone = await msec(["user", "show", "olga"]);
     expect(gone.code).toBe(1);
@@ -78,10 +96,16 @@ describe("msec CLI against a real console", () => {
 
   it("reads the audit log and manages tokens", async () => {
     const audit = await msec(["audit", "--json", "--action", "user.create"]);
-    expect(JSON.parse(audit.stdout)).toContainEqual(expect.objectContaining({ target: "user:olga", actor: "admin" }));
-    const created = JSON.parse((await msec(["token", "create", "deploy-bot", "--role", "viewer", "--json"])).stdout);
+    expect(JSON.parse(audit.stdout)).toContainEqual(
+      expect.objectContaining({ target: "user:olga", actor: "admin" }),
+    );
+    const created = JSON.parse(
+      (await msec(["token", "create", "deploy-bot", "--role", "viewer", "--json"])).stdout,
+    );
     expect(created.token).toMatch(/^msec_/);
-    const asBot = await runCli(["whoami", "--json"], { env: { ...env, MSEC_TOKEN: created.token } });
+    const asBot = await runCli(["whoami", "--json"], {
+      env: { ...env, MSEC_TOKEN: created.token },
+    });
     expect(JSON.parse(asBot.stdout).role).toBe("viewer");
     expect((await msec(["token", "revoke", String(created.id)])).code).toBe(0);
     expect((await runCli(["whoami"], { env: { ...env, MSEC_TOKEN: created.token } })).code).toBe(1);

@@ -45,7 +45,9 @@ describe.each(TEST_ENGINES)("crash safety [%s]", (engine) => {
       const lost = acknowledged.filter((name) => !stored.has(name));
       expect(lost).toEqual([]);
       // Each token and its audit entry were one transaction: never one without the other.
-      const audit = await call(second.url, "GET", "/audit?action=token.create&limit=1000", { token: admin });
+      const audit = await call(second.url, "GET", "/audit?action=token.create&limit=1000", {
+        token: admin,
+      });
       expect(audit.body.entries.length).toBe(stored.size);
     } finally {
       await second.stop();

@@ -54,11 +54,17 @@ describe("one port, two protocols", () => {
 
   it("answers a stock Connect client (connect-node, Connect protocol over HTTP/1.1), binary and JSON", async () => {
     for (const useBinaryFormat of [true, false]) {
-      const transport = createConnectTransport({ baseUrl: `http://${echo.addr}`, httpVersion: "1.1", useBinaryFormat });
+      const transport = createConnectTransport({
+        baseUrl: `http://${echo.addr}`,
+        httpVersion: "1.1",
+        useBinaryFormat,
+      });
       const client = createConnectClient(EchoService, transport);
       const reply = await client.echo({ text: `connect ${useBinaryFormat}` });
       expect(reply.text).toBe(`connect ${useBinaryFormat}`);
-      await expect(client.echo({ text: "slow", delayMs: 500 }, { timeoutMs: 100 })).rejects.toMatchObject({
+      await expect(
+        client.echo({ text: "slow", delayMs: 500 }, { timeoutMs: 100 }),
+      ).rejects.toMatchObject({
         code: 4, // Connect's Code.DeadlineExceeded
       });
     }
@@ -84,9 +90,14 @@ describe("one port, two protocols", () => {
   it("speaks the binary protocol on the same port, with deadlines as a clear error code", async () => {
     const client = createClient("Demo.Echo", { endpoints: [echo.addr] });
     try {
-      expect(await client.call("Echo", { text: "bin" })).toEqual({ text: "bin", servedBy: echo.addr });
+      expect(await client.call("Echo", { text: "bin" })).toEqual({
+        text: "bin",
+        servedBy: echo.addr,
+      });
       expect((await client.proto(EchoService).echo({ text: "typed" })).text).toBe("typed");
-      await expect(client.call("Echo", { text: "slow", delayMs: 500 }, { timeoutMs: 100 })).rejects.toMatchObject({
+      await expect(
+        client.call("Echo", { text: "slow", delayMs: 500 }, { timeoutMs: 100 }),
+      ).rejects.toMatchObject({
         code: "deadline_exceeded",
       });
       await expect(client.call("Missing", {})).rejects.toMatchObject({ code: "unimplemented" });
@@ -96,7 +107,10 @@ describe("one port, two protocols", () => {
   });
 
   it("refuses a malformed frame with a close frame, and keeps serving others", async () => {
-    const reply = await rawExchange(echo.port, Buffer.concat([PREFACE, Buffer.from([0, 0, 0, 6, 9, 0, 0, 0, 0, 1])]));
+    const reply = await rawExchange(
+      echo.port,
+      Buffer.concat([PREFACE, Buffer.from([0, 0, 0, 6, 9, 0, 0, 0, 0, 1])]),
+    );
     expect(reply.toString("latin1")).toMatch(/bad frame: unknown frame kind 9/);
     expect(reply[4]).toBe(3); // a close frame
     const client = createClient("Demo.Echo", { endpoints: [echo.addr] });
@@ -112,12 +126,16 @@ describe("one port, two protocols", () => {
     // A request frame whose method length points past its end is refused too.
     const broken = encodeRequest(1, 0, 0, "Demo.Echo/Echo", "", Buffer.alloc(0));
     broken[14] = 200;
-    expect((await rawExchange(echo.port, Buffer.concat([PREFACE, broken]))).toString("latin1")).toMatch(/bad method length/);
+    expect(
+      (await rawExchange(echo.port, Buffer.concat([PREFACE, broken]))).toString("latin1"),
+    ).toMatch(/bad method length/);
   });
 
   it("exposes automatic RPC metrics in Prometheus format on the service port", async () => {
     const text = await (await fetch(`http://${echo.addr}/metrics`)).text();
-    expect(text).toMatch(/msec_rpc_server_calls_total\{service="Demo.Echo",method="msec.demo.v1.EchoService\/Echo",peer="127.0.0.1",code="ok"\} \d+/);
+    expect(text).toMatch(
+      /msec_rpc_server_calls_total\{service="Demo.Echo",method="msec.demo.v1.EchoService\/Echo",peer="127.0.0.1",code="ok"\} \d+/,
+    );
     expect(text).toMatch(/msec_rpc_server_calls_total\{[^}]*code="deadline_exceeded"\} \d+/);
     expect(text).toMatch(/msec_rpc_server_latency_ms_bucket\{[^}]*le="\+Inf"\} \d+/);
   });
@@ -147,7 +165,9 @@ describe("balancing across real instances", () => {
     const client = createClient("Demo.Echo", { endpoints: instances.map((i) => i.addr) });
     const victim = instances[0] as ServiceProcess;
     setTimeout(() => void victim.kill(), 700);
-    const r = await load(2000, 20, () => client.call("Echo", { text: "x" }, { idempotent: true, timeoutMs: 2000 }));
+    const r = await load(2000, 20, () =>
+      client.call("Echo", { text: "x" }, { idempotent: true, timeoutMs: 2000 }),
+    );
     client.close();
     expect(r.errors).toEqual([]);
     expect(r.failed).toBe(0);
@@ -184,7 +204,8 @@ describe("balancing across real instances", () => {
       mode: { kind: "master-slave" },
       balancer: { ejectionBaseMs: 1500, recoveryWindowMs: 0 },
     });
-    const servedBy = async () => (await client.call<{ servedBy: string }>("Echo", {}, { idempotent: true })).servedBy;
+    const servedBy = async () =>
+      (await client.call<{ servedBy: string }>("Echo", {}, { idempotent: true })).servedBy;
     const first = new Set<string>();
     for (let i = 0; i < 50; i++) first.add(await servedBy());
     expect(first.size).toBe(1);

@@ -11,16 +11,49 @@ describe("msec up", () => {
 
   it("prints a generated admin password once; it works, and survives a restart", async () => {
     const env = { MSEC_ADMIN_PASSWORD: "" };
-    const first = await startConsoleProcess({ command: "up", db: "sqlite:.msec/msec.db", cwd: dir, env });
+    const first = await startConsoleProcess({
+      command: "up",
+      db: "sqlite:.msec/msec.db",
+      cwd: dir,
+      env,
+      args: ["--demo-port", "0"],
+    });
     const password = (await first.waitForOutput(/^admin password: (\S+)$/m))[1];
     expect(password).toMatch(/^[A-Za-z2-9]{20}$/);
     expect((await call(first.url, "GET", "/health")).status).toBe(200);
+
+    // The demo services run, registered in the name service; Login calls Echo through it.
+    const loginAddr = (await first.waitForOutput(/^service: Demo\.Login at (\S+)$/m))[1];
+    await first.waitForOutput(/Press Ctrl-C/);
+    const reply = await fetch(`http://${loginAddr}/msec.demo.v1.LoginService/Login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ user: "vip-ann", password: "secret" }),
+    });
+    expect(await reply.json()).toEqual({ ok: true, greeting: "welcome, vip-ann" });
     const s = await login(first.url, "admin", password ?? "");
     const session = await call(first.url, "GET", "/auth/session", { cookie: s.cookie });
-    expect(session.body).toMatchObject({ username: "admin", role: "admin", mustChangePassword: true });
+    expect(session.body).toMatchObject({
+      username: "admin",
+      role: "admin",
+      mustChangePassword: true,
+    });
+    const services = await call(first.url, "GET", "/services", { cookie: s.cookie });
+    expect(services.body.services).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "Demo.Echo", instances: 1 }),
+        expect.objectContaining({ name: "Demo.Login", instances: 1 }),
+      ]),
+    );
     expect(await first.stop()).toBe(0);
 
-    const second = await startConsoleProcess({ command: "up", db: "sqlite:.msec/msec.db", cwd: dir, env });
+    const second = await startConsoleProcess({
+      command: "up",
+      db: "sqlite:.msec/msec.db",
+      cwd: dir,
+      env,
+      args: ["--no-demo"],
+    });
     try {
       await second.waitForOutput(/Press Ctrl-C to stop/);
       expect(second.stdout()).not.toMatch(/admin password/);
@@ -45,7 +78,13 @@ describe("msec recover-admin", () => {
     expect(password).toMatch(/^[A-Za-z2-9]{20}$/);
     const again = await startConsoleProcess({ db });
     try {
-      expect((await call(again.url, "POST", "/auth/login", { body: { username: "admin", password: "original-password" } })).status).toBe(401);
+      expect(
+        (
+          await call(again.url, "POST", "/auth/login", {
+            body: { username: "admin", password: "original-password" },
+          })
+        ).status,
+      ).toBe(401);
       await login(again.url, "admin", password);
     } finally {
       await again.stop();

@@ -27,9 +27,13 @@ export function tokenRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     const who = principalOf(req);
     const body = parseInput(CreateTokenRequest, req.body, "body");
     if (body.role && !roleAtLeast(who.role, body.role)) {
-      throw new MsecError("permission_denied", `cannot make a ${body.role} token: you act as ${who.role}`, {
-        field: "body.role",
-      });
+      throw new MsecError(
+        "permission_denied",
+        `cannot make a ${body.role} token: you act as ${who.role}`,
+        {
+          field: "body.role",
+        },
+      );
     }
     const role = body.role ?? who.role;
     const now = ctx.now();
@@ -47,7 +51,11 @@ export function tokenRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       await auditRequest(req, tx, now, {
         action: "token.create",
         target: `token:${row.id}`,
-        details: { name: body.name, role, expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() },
+        details: {
+          name: body.name,
+          role,
+          expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+        },
       });
       const view: CreatedToken = {
         ...toTokenView({ ...row, username: who.username }),

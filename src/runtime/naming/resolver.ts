@@ -7,6 +7,11 @@ import { ServiceView } from "../../core/schemas/naming.js";
 import type { Endpoint } from "../balancer/types.js";
 import { ConsoleApi } from "./console-api.js";
 
+/** How long a starting client waits for the console before trusting its cached list. */
+const CACHE_GRACE_MS = 1000;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
 export interface ResolverOptions {
   service: string;
   /** Console URL (default MSEC_CONSOLE). */
@@ -42,6 +47,10 @@ export class Resolver {
   private failures = 0;
   private firstList: Promise<void>;
   private resolveFirst!: () => void;
+  /** Whether the console has answered since start (else we route from the cache). */
+  private live = false;
+  private readonly firstLive: Promise<void>;
+  private resolveFirstLive!: () => void;
 
   constructor(private readonly opts: ResolverOptions) {
     const url = opts.console ?? process.env.MSEC_CONSOLE ?? "http://127.0.0.1:7700";
@@ -50,6 +59,9 @@ export class Resolver {
     this.cacheFile = join(dir, "naming", `${opts.service}.json`);
     this.firstList = new Promise((resolve) => {
       this.resolveFirst = resolve;
+    });
+    this.firstLive = new Promise((resolve) => {
+      this.resolveFirstLive = resolve;
     });
   }
 
@@ -67,10 +79,17 @@ export class Resolver {
     void this.watchLoop();
   }
 
-  /** Wait until some list is known (cache or console), at most `timeoutMs`. */
+  /**
+   * Wait until a list is known, at most `timeoutMs`. A cached list is used only if the
+   * console does not answer within a short grace: a reachable console knows better.
+   */
   async ready(timeoutMs: number): Promise<void> {
-    if (this.current.endpoints.length > 0) return;
-    await Promise.race([this.firstList, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    if (this.live) return;
+    const grace =
+      this.current.endpoints.length > 0 ? Math.min(timeoutMs, CACHE_GRACE_MS) : timeoutMs;
+    await Promise.race([this.firstLive, sleep(grace)]);
+    if (this.live || this.current.endpoints.length > 0) return;
+    await Promise.race([this.firstList, sleep(Math.max(0, timeoutMs - grace))]);
   }
 
   stop(): void {
@@ -154,6 +173,10 @@ export class Resolver {
       if (!fromCache && endpoints.length > 0) void this.saveCache(view);
     }
     if (this.current.endpoints.length > 0) this.resolveFirst();
+    if (!fromCache && !this.live) {
+      this.live = true;
+      this.resolveFirstLive();
+    }
     for (const fn of this.listeners) fn(this.current);
   }
 
