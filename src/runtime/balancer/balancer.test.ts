@@ -6,7 +6,7 @@ import {
   pick,
   setEndpoints,
 } from "./balancer.js";
-import { recordOutcome } from "./ejection.js";
+import { recordOutcome } from "./stats.js";
 import { chiSquare, mulberry32, shares, simulate } from "./testing.js";
 import type { BalancerMode, Endpoint } from "./types.js";
 
@@ -135,6 +135,31 @@ describe("weighted mode: exclude (retries)", () => {
     expect(chiSquare(observed, [100, 300])).toBeLessThan(CHI2_CRITICAL[1] as number);
   });
 
+  it("picks exactly what a linear scan over the non-excluded weights would", () => {
+    const rand = mulberry32(10);
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + Math.floor(rand() * 12);
+      const lb = createBalancer();
+      setEndpoints(lb, endpoints(Array.from({ length: n }, () => Math.floor(rand() * 4) * 50)), 0);
+      const exclude = new Set(lb.endpoints.filter(() => rand() < 0.3).map((e) => e.addr));
+      const w = [...effectiveWeights(lb, 0).values()];
+      const remaining = w.reduce((s, x, i) => (exclude.has(addr(i)) ? s : s + x), 0);
+      for (let draw = 0; draw < 20; draw++) {
+        const u = rand();
+        let expected: string | undefined;
+        let r = u * remaining;
+        for (let i = 0; i < n && expected === undefined; i++) {
+          if (w[i] === 0 || exclude.has(addr(i))) continue;
+          r -= w[i] as number;
+          if (r < 0) expected = addr(i);
+        }
+        const got = pick(lb, { mode: WEIGHTED, exclude, now: 0, rand: () => u });
+        if (remaining > 0) expect(got).toBe(expected);
+        else expect(got === undefined || !exclude.has(got)).toBe(true);
+      }
+    }
+  });
+
   it("returns undefined when everything is excluded", () => {
     const lb = createBalancer();
     setEndpoints(lb, endpoints([100, 100]), 0);
@@ -187,22 +212,24 @@ describe("weighted mode: a failing instance", () => {
     // The floor keeps probing it: it is never cut off completely.
     expect(whileFailing.counts.get(bad)).toBeGreaterThan(0);
 
-    // It recovers: its share climbs window after window, back to about 1/4.
+    // It recovers: its share climbs window after window (250 calls each), back to ~1/4.
+    // Seen with this seed: 0, 0, 2.0, 7.2, 20.4, 25.6, 25.6, 24.4, ... %
     t = whileFailing.end;
     const ramp: number[] = [];
-    for (let window = 0; window < 8; window++) {
-      const r = simulate(lb, { calls: 1000, start: t, rand, behave: () => healthy });
+    for (let window = 0; window < 12; window++) {
+      const r = simulate(lb, { calls: 250, start: t, rand, behave: () => healthy });
       ramp.push(shares(r.counts).get(bad) as number);
       t = r.end;
     }
     expect(ramp[0]).toBeLessThan(0.05);
     for (let i = 1; i < ramp.length; i++) {
-      expect(ramp[i]).toBeGreaterThan((ramp[i - 1] as number) - 0.03);
+      expect(ramp[i]).toBeGreaterThan((ramp[i - 1] as number) - 0.05);
     }
-    expect(ramp[7]).toBeGreaterThan(0.2);
-    expect(ramp[7]).toBeLessThan(0.3);
-    // Gradual: some window in between sits clearly between the two levels.
-    expect(ramp.some((s) => s > 0.06 && s < 0.19)).toBe(true);
+    const tail = ramp.slice(-4).reduce((s, x) => s + x, 0) / 4;
+    expect(tail).toBeGreaterThan(0.22);
+    expect(tail).toBeLessThan(0.28);
+    // Gradual, not a jump: at least two windows sit between the floor and the full share.
+    expect(ramp.filter((s) => s > 0.01 && s < 0.2).length).toBeGreaterThanOrEqual(2);
   });
 
   it("with the defaults, is ejected after 5 failures and ramps back over 30 s", () => {
@@ -303,10 +330,10 @@ describe("setEndpoints", () => {
     const lb = createBalancer({ maxEjectedPercent: 0 });
     setEndpoints(lb, endpoints([100, 100, 100]), 0);
     for (let i = 0; i < 3; i++)
-      recordOutcome(lb, { addr: addr(1), ok: false, latencyMs: 5, now: 1 });
+      recordOutcome(lb, { addr: addr(1), ok: false, latencyMs: 5, now: 3 });
     for (let i = 0; i < 3; i++)
-      recordOutcome(lb, { addr: addr(2), ok: false, latencyMs: 5, now: 1 });
-    const before = effectiveWeights(lb, 2).get(addr(1)) as number;
+      recordOutcome(lb, { addr: addr(2), ok: false, latencyMs: 5, now: 3 });
+    const before = effectiveWeights(lb, 3).get(addr(1)) as number;
     expect(before).toBeCloseTo(100 * 0.8 ** 6, 6);
 
     // addr(2) leaves, addr(1) stays with a new weight, addr(3) joins.
@@ -349,6 +376,19 @@ describe("weight cache", () => {
     for (let i = 0; i < 5; i++)
       recordOutcome(lb, { addr: addr(0), ok: false, latencyMs: 1, now: 0 });
     for (let i = 0; i < 1000; i++) expect(pick(lb, { mode: WEIGHTED, now: 0, rand })).toBe(addr(1));
+  });
+
+  it("follows the slow-start ramp with no new outcome", () => {
+    const lb = createBalancer();
+    setEndpoints(lb, endpoints([100, 100]), 0);
+    for (let i = 0; i < 5; i++)
+      recordOutcome(lb, { addr: addr(0), ok: false, latencyMs: 1, now: 0 });
+    const rand = mulberry32(13);
+    const share = (now: number) => (countPicks(lb, 20_000, now, rand).get(addr(0)) ?? 0) / 20_000;
+    expect(share(5000)).toBe(0);
+    expect(share(10_000)).toBeCloseTo(0.1 / 1.1, 2); // back at 10%
+    expect(share(25_000)).toBeCloseTo(0.55 / 1.55, 2); // halfway up the ramp
+    expect(share(40_000)).toBeCloseTo(0.5, 2);
   });
 
   it("lets stats lag by at most refreshMs", () => {

@@ -1,4 +1,4 @@
-import { isEjected } from "./ejection.js";
+import { isEjected } from "./endpoint.js";
 import { addrHash, pickHashed } from "./hash.js";
 import { masterSlaveOrder, pickMasterSlave } from "./master-slave.js";
 import { resolvePolicy } from "./policy.js";
@@ -23,7 +23,9 @@ function emptyCache(n: number): WeightCache {
     weights: new Float64Array(n),
     cumulative: new Float64Array(n),
     total: 0,
+    positive: 0,
     scratch: new Float64Array(n),
+    excluded: new Int32Array(n),
   };
 }
 
@@ -34,6 +36,7 @@ export function createBalancer(policy: Partial<BalancerPolicy> = {}): BalancerSt
     endpoints: [],
     index: new Map(),
     allDrained: false,
+    equalWeights: true,
     masterOrder: [],
     cache: emptyCache(0),
   };
@@ -70,11 +73,13 @@ export function setEndpoints(
         successRate: 1,
         recentSuccessRate: 1,
         latencyMs: undefined,
+        lastOutcomeAt: undefined,
         samples: 0,
         consecutiveFailures: 0,
         ejectedUntil: undefined,
         ejections: 0,
         probing: false,
+        probeSentAt: undefined,
         recoveryStart: warmUp ? now : undefined,
         addrHash: addrHash(ep.addr),
       };
@@ -88,6 +93,8 @@ export function setEndpoints(
   state.endpoints = next;
   state.index = index;
   state.allDrained = next.length > 0 && next.every((e) => e.weight === 0);
+  const serving = next.filter((e) => e.weight > 0);
+  state.equalWeights = serving.every((e) => e.weight === serving[0]?.weight);
   state.masterOrder = masterSlaveOrder(next);
   state.cache = emptyCache(next.length);
 }
@@ -113,7 +120,7 @@ export function pick(state: BalancerState, opts: PickOptions): string | undefine
           : pickHashed(state, opts.key, exclude, now);
       break;
     case "master-slave":
-      i = pickMasterSlave(state, exclude, now, rand);
+      i = pickMasterSlave(state, exclude, now);
       break;
   }
   return state.endpoints[i]?.addr;

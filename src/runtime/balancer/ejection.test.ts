@@ -6,7 +6,8 @@ import {
   pick,
   setEndpoints,
 } from "./balancer.js";
-import { ejectionDuration, recordOutcome } from "./ejection.js";
+import { ejectionDuration } from "./ejection.js";
+import { recordOutcome } from "./stats.js";
 import { mulberry32, simulate } from "./testing.js";
 import type { BalancerState, Endpoint } from "./types.js";
 

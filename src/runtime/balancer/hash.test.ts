@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createBalancer, ejectedEndpoints, pick, setEndpoints } from "./balancer.js";
-import { recordOutcome } from "./ejection.js";
 import { fmix32, fnv1a32 } from "./hash.js";
+import { recordOutcome } from "./stats.js";
 import { chiSquare, mulberry32 } from "./testing.js";
 import type { BalancerState, Endpoint } from "./types.js";
 

@@ -1,4 +1,4 @@
-import { isEjected } from "./ejection.js";
+import { isEjected } from "./endpoint.js";
 import type { BalancerState } from "./types.js";
 
 /**
@@ -78,7 +78,7 @@ export function pickHashed(
   now: number,
 ): number {
   const keyHash = fmix32(fnv1a32(key));
-  const { endpoints, allDrained } = state;
+  const { endpoints, allDrained, equalWeights } = state;
   const checkExclude = exclude !== undefined && exclude.size > 0;
   let best = -1;
   let bestScore = -1;
@@ -89,8 +89,9 @@ export function pickHashed(
     const w = allDrained ? 1 : e.weight;
     if (w <= 0) continue;
     if (checkExclude && exclude.has(e.addr)) continue;
-    const u = (pairHash(keyHash, e.addrHash) + 0.5) / TWO_32;
-    const score = w / -Math.log(u);
+    const h = pairHash(keyHash, e.addrHash);
+    // With equal weights the order of the scores is the order of the hashes: skip the log.
+    const score = equalWeights ? h : w / -Math.log((h + 0.5) / TWO_32);
     if (isEjected(e, now)) {
       if (score > bestEjectedScore) {
         bestEjectedScore = score;

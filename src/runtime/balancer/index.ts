@@ -20,8 +20,8 @@ export {
   pick,
   setEndpoints,
 } from "./balancer.js";
-export { recordOutcome } from "./ejection.js";
 export { DEFAULT_POLICY, resolvePolicy } from "./policy.js";
+export { recordOutcome } from "./stats.js";
 export type {
   BalancerMode,
   BalancerPolicy,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createBalancer, ejectedEndpoints, pick, setEndpoints } from "./balancer.js";
-import { recordOutcome } from "./ejection.js";
+import { recordOutcome } from "./stats.js";
 import { mulberry32 } from "./testing.js";
 import type { BalancerState, Endpoint } from "./types.js";
 
@@ -83,14 +83,26 @@ describe("master/slave: traffic", () => {
     expect(counts(lb, 1000, 100, rand)).toEqual(new Map([[S, 1000]]));
     expect(counts(lb, 1000, 10_099, rand)).toEqual(new Map([[S, 1000]]));
 
-    // Ejection over: the master gets ~10% as probes until one succeeds.
-    const probing = counts(lb, 10_000, 10_100, rand);
-    expect(probing.get(M)).toBeGreaterThan(900);
-    expect(probing.get(M)).toBeLessThan(1100);
-    expect(probing.get(S)).toBe(10_000 - (probing.get(M) as number));
+    // Ejection over: the first call probes the master; the others stay on the slave
+    // until the probe answers (or a second probe after 1 s without an answer).
+    expect(pick(lb, { mode: MS, now: 10_100, rand })).toBe(M);
+    expect(counts(lb, 1000, 10_100, rand)).toEqual(new Map([[S, 1000]]));
+    expect(counts(lb, 1000, 11_099, rand)).toEqual(new Map([[S, 1000]]));
+    expect(pick(lb, { mode: MS, now: 11_100, rand })).toBe(M);
+    expect(pick(lb, { mode: MS, now: 11_100, rand })).toBe(S);
 
-    recordOutcome(lb, { addr: M, ok: true, latencyMs: 1, now: 10_200 });
-    expect(counts(lb, 1000, 10_200, rand)).toEqual(new Map([[M, 1000]]));
+    recordOutcome(lb, { addr: M, ok: true, latencyMs: 1, now: 11_200 });
+    expect(counts(lb, 1000, 11_200, rand)).toEqual(new Map([[M, 1000]]));
+  });
+
+  it("probes the master even when a retry excluded the slave", () => {
+    const lb = createBalancer();
+    setEndpoints(lb, [ep(M, "master"), ep(S, "slave")], 0);
+    fail(lb, M, 0, 5);
+    expect(pick(lb, { mode: MS, exclude: new Set([S]), now: 5000, rand: Math.random })).toBe(M);
+    pick(lb, { mode: MS, now: 10_000, rand: Math.random }); // the probe
+    // Only the probing master is left for this retry: better than nothing.
+    expect(pick(lb, { mode: MS, exclude: new Set([S]), now: 10_001, rand: Math.random })).toBe(M);
   });
 
   it("re-ejects the master for twice as long when its probe fails", () => {

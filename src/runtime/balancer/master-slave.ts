@@ -1,4 +1,4 @@
-import { isEjected, isServing } from "./ejection.js";
+import { isEjected, isServing } from "./endpoint.js";
 import type { BalancerState, EndpointState } from "./types.js";
 
 const byAddr = (a: EndpointState, b: EndpointState) =>
@@ -25,16 +25,17 @@ export function masterSlaveOrder(endpoints: readonly EndpointState[]): number[] 
 
 /**
  * The first endpoint in failover order that is not excluded, drained or ejected. One
- * just back from an ejection (no success yet) gets only probe traffic — a share of
- * `recoveryStartFactor` — and all of it again after its first success. When nothing
- * healthy is left: a probing endpoint, else the first ejected one. -1 if all are
- * excluded.
+ * just back from an ejection (no success yet) is probed with a single call — the first
+ * pick after its ejection ends, then one every `probeIntervalMs` while no outcome came
+ * back — and the other calls go down the line; its first success brings all traffic
+ * back, a failure ejects it again. When nothing healthy is left: a probing endpoint,
+ * else the first ejected one. -1 if all are excluded. (Records the probe's time in the
+ * endpoint: the one write `pick` does.)
  */
 export function pickMasterSlave(
   state: BalancerState,
   exclude: ReadonlySet<string> | undefined,
   now: number,
-  rand: () => number,
 ): number {
   const checkExclude = exclude !== undefined && exclude.size > 0;
   let probing = -1;
@@ -44,10 +45,17 @@ export function pickMasterSlave(
     if (!isServing(state, e) || (checkExclude && exclude.has(e.addr))) continue;
     if (isEjected(e, now)) {
       if (ejected < 0) ejected = i;
-    } else if (e.probing && rand() >= state.policy.recoveryStartFactor) {
-      if (probing < 0) probing = i;
-    } else {
+    } else if (!e.probing) {
       return i;
+    } else if (
+      e.probeSentAt === undefined ||
+      now - e.probeSentAt >= state.policy.probeIntervalMs ||
+      now < e.probeSentAt
+    ) {
+      e.probeSentAt = now;
+      return i;
+    } else if (probing < 0) {
+      probing = i;
     }
   }
   return probing >= 0 ? probing : ejected;

@@ -25,6 +25,8 @@ export const DEFAULT_POLICY: Readonly<BalancerPolicy> = Object.freeze({
   maxEjectedPercent: 50,
   recoveryWindowMs: 30_000,
   recoveryStartFactor: 0.1,
+  probeIntervalMs: 1000,
+  forgetMs: 60_000,
   refreshMs: 5,
 });
 
@@ -48,6 +50,8 @@ const RANGES: Record<keyof BalancerPolicy, Range> = {
   maxEjectedPercent: [0, 100],
   recoveryWindowMs: [0, 86_400_000],
   recoveryStartFactor: [1e-6, 1],
+  probeIntervalMs: [0, 3_600_000],
+  forgetMs: [1, 86_400_000],
   refreshMs: [0, 60_000],
 };
 

@@ -3,7 +3,7 @@
  * PRNG and a closed-loop call simulator. Not part of the public face (`index.ts`).
  */
 import { pick } from "./balancer.js";
-import { recordOutcome } from "./ejection.js";
+import { recordOutcome } from "./stats.js";
 import type { BalancerMode, BalancerState } from "./types.js";
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */

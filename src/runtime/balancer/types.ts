@@ -69,8 +69,12 @@ export interface BalancerPolicy {
   maxEjectedPercent: number;
   /** After an ejection (and when a new endpoint joins), the weight ramps up over this window. */
   recoveryWindowMs: number;
-  /** Weight factor at the start of that ramp; also the master's probe share in master/slave. */
+  /** Weight factor at the start of that ramp. */
   recoveryStartFactor: number;
+  /** Master/slave: a returning master gets one probe call, and another after this long without an answer. */
+  probeIntervalMs: number;
+  /** Without calls, evidence against an endpoint fades with this time constant. */
+  forgetMs: number;
   /** `pick` recomputes cached weights at most this often when only stats or ramps changed. */
   refreshMs: number;
 }
@@ -87,6 +91,8 @@ export interface EndpointState {
   latencyMs: number | undefined;
   /** Plain (symmetric) EWMA of the success indicator over ~`ejectWindow` calls, for ejection. */
   recentSuccessRate: number;
+  /** When its last outcome was recorded; the evidence fades from there (`forgetMs`). */
+  lastOutcomeAt: number | undefined;
   /** Outcomes counted since the endpoint joined or last came back from an ejection. */
   samples: number;
   consecutiveFailures: number;
@@ -99,6 +105,8 @@ export interface EndpointState {
    * master/slave master only gets probe traffic.
    */
   probing: boolean;
+  /** Master/slave: when the last probe call was handed out. */
+  probeSentAt: number | undefined;
   /** Start of the slow-start ramp (end of the last ejection, or when it joined), if any. */
   recoveryStart: number | undefined;
   /** 32-bit hash of the address, for rendezvous hashing. */
@@ -111,7 +119,7 @@ export interface WeightCache {
   valid: boolean;
   /** Stats changed since `computedAt`. */
   dirty: boolean;
-  /** Some endpoint is on its slow-start ramp, so weights drift with time. */
+  /** Some endpoint is on its slow-start ramp or has evidence fading, so weights drift with time. */
   ramping: boolean;
   computedAt: number;
   /** Earliest time a cached fact expires by itself (an ejection ends). */
@@ -121,6 +129,10 @@ export interface WeightCache {
   /** Running sums of `weights`, for binary search. */
   cumulative: Float64Array;
   total: number;
+  /** How many endpoints have a weight > 0 in `weights`. */
+  positive: number;
+  /** Scratch space for the sorted indexes of excluded endpoints. */
+  excluded: Int32Array;
   /** Scratch space for the latency median. */
   scratch: Float64Array;
 }
@@ -133,6 +145,8 @@ export interface BalancerState {
   index: Map<string, number>;
   /** Every endpoint has base weight 0: treat them all as weight 1. */
   allDrained: boolean;
+  /** Every serving endpoint has the same base weight (hash mode's fast path). */
+  equalWeights: boolean;
   /** Endpoint indexes in master/slave order: master, labelled slaves, then the rest by addr. */
   masterOrder: number[];
   cache: WeightCache;

@@ -1,12 +1,13 @@
-import { isServing } from "./ejection.js";
+import { isServing } from "./endpoint.js";
 import type { BalancerState, EndpointState } from "./types.js";
 import { refreshWeights } from "./weights.js";
 
 /**
  * Weighted random over the cached effective weights: a binary search over their
- * running sums, or one linear pass when some addresses are excluded (retries). When
- * every candidate is ejected, picks among them by base weight rather than fail.
- * Returns the endpoint index, or -1 when every endpoint is excluded or drained.
+ * running sums. Excluded endpoints (retries) are cut out of the line before the
+ * search, so a retry costs O(k log k + log n) for k exclusions, not a scan. When every
+ * candidate is ejected, picks among them by base weight rather than fail. Returns
+ * the endpoint index, or -1 when every endpoint is excluded or drained.
  */
 export function pickWeighted(
   state: BalancerState,
@@ -15,42 +16,53 @@ export function pickWeighted(
   rand: () => number,
 ): number {
   refreshWeights(state, now);
-  const { weights, cumulative } = state.cache;
-  const n = state.endpoints.length;
-  if (exclude === undefined || exclude.size === 0) {
-    const total = state.cache.total;
-    if (total > 0) {
-      const r = rand() * total;
-      let lo = 0;
-      let hi = n - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((cumulative[mid] as number) > r) hi = mid;
-        else lo = mid + 1;
-      }
-      // Only reachable with weight 0 at lo if rand() returned 1: step back to a real one.
-      while (lo > 0 && (weights[lo] as number) === 0) lo--;
-      return lo;
-    }
-    return pickByBase(state, undefined, rand);
-  }
+  const c = state.cache;
+  const { weights, cumulative } = c;
 
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const w = weights[i] as number;
-    if (w > 0 && !exclude.has((state.endpoints[i] as EndpointState).addr)) total += w;
+  // Sorted indexes of the excluded endpoints that have a weight, and their total.
+  let k = 0;
+  let excludedWeight = 0;
+  if (exclude !== undefined && exclude.size > 0) {
+    for (const a of exclude) {
+      const j = state.index.get(a);
+      if (j === undefined || (weights[j] as number) === 0) continue;
+      excludedWeight += weights[j] as number;
+      let q = k++;
+      while (q > 0 && (c.excluded[q - 1] as number) > j) {
+        c.excluded[q] = c.excluded[q - 1] as number;
+        q--;
+      }
+      c.excluded[q] = j;
+    }
   }
-  if (total === 0) return pickByBase(state, exclude, rand);
-  let r = rand() * total;
-  let last = -1;
-  for (let i = 0; i < n; i++) {
-    const w = weights[i] as number;
-    if (w === 0 || exclude.has((state.endpoints[i] as EndpointState).addr)) continue;
-    r -= w;
-    last = i;
-    if (r < 0) break;
+  if (k === c.positive) return pickByBase(state, exclude, rand);
+
+  // A point on the line of the remaining weights, mapped onto the full line by
+  // stepping over each excluded interval that starts at or before it.
+  let r = rand() * (c.total - excludedWeight);
+  for (let q = 0; q < k; q++) {
+    const j = c.excluded[q] as number;
+    if ((j === 0 ? 0 : (cumulative[j - 1] as number)) > r) break;
+    r += weights[j] as number;
   }
-  return last;
+  let lo = 0;
+  let hi = state.endpoints.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((cumulative[mid] as number) > r) hi = mid;
+    else lo = mid + 1;
+  }
+  if (usable(state, lo, k)) return lo;
+  // Only at the float edges (rand() = 1, rounding): the nearest usable one.
+  for (let i = lo - 1; i >= 0; i--) if (usable(state, i, k)) return i;
+  for (let i = lo + 1; i < state.endpoints.length; i++) if (usable(state, i, k)) return i;
+  return -1;
+}
+
+function usable(state: BalancerState, i: number, excludedCount: number): boolean {
+  if ((state.cache.weights[i] as number) === 0) return false;
+  for (let q = 0; q < excludedCount; q++) if (state.cache.excluded[q] === i) return false;
+  return true;
 }
 
 /** The last resort: serving, non-excluded endpoints (ejected ones too) by base weight. */

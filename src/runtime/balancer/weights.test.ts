@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createBalancer, effectiveWeights, setEndpoints } from "./balancer.js";
-import { recordOutcome } from "./ejection.js";
 import { DEFAULT_POLICY, resolvePolicy } from "./policy.js";
+import { recordOutcome } from "./stats.js";
 import type { EndpointState } from "./types.js";
 import { latencyFactor, medianWithout, recoveryFactor, successFactor } from "./weights.js";
 
@@ -67,7 +67,7 @@ describe("success score", () => {
       trace.push(round3(e.successRate));
     }
     expect(trace).toEqual([0.8, 0.64, 0.512, 0.536, 0.56, 0.582]);
-    // 3 failures cost what ~14 successes give back: 1 − 0.488 × 0.95^14 ≈ 0.76.
+    // 14 successes close only half the gap 3 failures opened: 1 − 0.488 × 0.95^14 ≈ 0.76.
     for (let i = 0; i < 11; i++)
       recordOutcome(lb, { addr: e.addr, ok: true, latencyMs: 1, now: 0 });
     expect(round3(e.successRate)).toBe(0.762);
@@ -82,5 +82,52 @@ describe("success score", () => {
     recordOutcome(lb, { addr: eps[2]?.addr as string, ok: true, latencyMs: 20, now: 0 });
     recordOutcome(lb, { addr: eps[2]?.addr as string, ok: false, latencyMs: 1, now: 0 });
     expect([...effectiveWeights(lb, 0).values()].map(round3)).toEqual([100, 100, 32]);
+  });
+});
+
+describe("fading evidence (forgetMs)", () => {
+  const setup = () => {
+    const lb = createBalancer({ maxEjectedPercent: 0 });
+    setEndpoints(
+      lb,
+      [1, 2].map((i) => ({ addr: `10.0.0.${i}:1`, weight: 100, labels: {} })),
+      0,
+    );
+    return lb;
+  };
+
+  it("lets an endpoint that gets no calls regain weight over minutes", () => {
+    const lb = setup();
+    for (let i = 0; i < 10; i++)
+      recordOutcome(lb, { addr: "10.0.0.1:1", ok: false, latencyMs: 1, now: 0 });
+    // Score 0.8^10 = 0.107; its penalty 0.893 fades by e^(−idle/60 s).
+    const w = (t: number) => round3(effectiveWeights(lb, t).get("10.0.0.1:1") as number);
+    expect([0, 60_000, 180_000, 600_000].map(w)).toEqual([1.153, 45.108, 91.309, 99.992]);
+  });
+
+  it("does not snap back to the old penalty on the next call after a long pause", () => {
+    const lb = setup();
+    for (let i = 0; i < 10; i++)
+      recordOutcome(lb, { addr: "10.0.0.1:1", ok: false, latencyMs: 1, now: 0 });
+    recordOutcome(lb, { addr: "10.0.0.1:1", ok: true, latencyMs: 1, now: 300_000 });
+    expect(effectiveWeights(lb, 300_000).get("10.0.0.1:1")).toBeGreaterThan(98);
+  });
+
+  it("fades a latency penalty too, and a fresh sample after a pause counts in full", () => {
+    const lb = setup();
+    recordOutcome(lb, { addr: "10.0.0.2:1", ok: true, latencyMs: 10, now: 0 });
+    recordOutcome(lb, { addr: "10.0.0.1:1", ok: true, latencyMs: 50, now: 0 });
+    const w = (t: number) => round3(effectiveWeights(lb, t).get("10.0.0.1:1") as number);
+    expect(w(0)).toBe(5.882); // 5x: 1 / (1 + 4²)
+    expect(w(60_000)).toBe(65.376); // 1 − (1 − 1/17) × e^−1
+    recordOutcome(lb, { addr: "10.0.0.1:1", ok: true, latencyMs: 10, now: 600_000 });
+    expect(lb.endpoints[0]?.latencyMs).toBeCloseTo(10, 1); // 50 + (10 − 50) × (1 − e^−10)
+  });
+
+  it("changes nothing measurable under load (a call every few ms)", () => {
+    const lb = setup();
+    for (let i = 0; i < 10; i++)
+      recordOutcome(lb, { addr: "10.0.0.1:1", ok: false, latencyMs: 1, now: i * 5 });
+    expect(lb.endpoints[0]?.successRate).toBeCloseTo(0.8 ** 10, 3);
   });
 });

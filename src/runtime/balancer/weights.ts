@@ -1,17 +1,20 @@
-import { isEjected, isServing } from "./ejection.js";
+import { isEjected, isServing, retention, successAt } from "./endpoint.js";
 import type { BalancerPolicy, BalancerState, EndpointState } from "./types.js";
 
 /*
- * Effective weight = base × max(minWeightFraction, success × latency × recovery).
+ * Effective weight = base × max(minWeightFraction, success × latency × recovery), the
+ * success and latency penalties faded by the time since the endpoint's last call
+ * (`retention`).
  *
  * Effective weights are cached in `state.cache` and recomputed by `pick` only when
  * something changed: at once when the endpoint list or an ejection changed (never
  * route to an ejected endpoint), and at most every `refreshMs` (5 ms) when only stats
  * moved or a slow-start ramp advanced. A recompute costs O(n log n) (the latency
- * median): ~10-20 µs for 200 endpoints, so at most a few ms of CPU per second however
- * high the call rate, while a weight that lags by 5 ms changes nothing measurable —
- * the stats themselves move over tens of calls. Between recomputes a pick is a
- * binary search over running sums: O(log n), no allocation.
+ * median): ~4 µs for 100 endpoints on a modest server, so at most ~1 ms of CPU per
+ * second however high the call rate, while a weight that lags by 5 ms changes nothing
+ * measurable — the stats themselves move over tens of calls. Between recomputes a pick is a
+ * binary search over running sums: O(log n) (O(k log k + log n) with k exclusions),
+ * no allocation.
  */
 
 /** Success factor: the success score raised to `successExponent` (1 = healthy). */
@@ -86,6 +89,7 @@ export function computeWeights(state: BalancerState, now: number): void {
   const sorted = c.scratch.subarray(0, m).sort();
 
   let total = 0;
+  let positive = 0;
   let ramping = false;
   let expiresAt = Number.POSITIVE_INFINITY;
   for (let i = 0; i < endpoints.length; i++) {
@@ -100,15 +104,19 @@ export function computeWeights(state: BalancerState, now: number): void {
           ? undefined
           : medianWithout(sorted, m, lowerBound(sorted, m, e.latencyMs));
       const recovery = recoveryFactor(e, now, p);
-      if (recovery < 1) ramping = true;
-      const stats = successFactor(e.successRate, p) * latencyFactor(e.latencyMs, reference, p);
+      const kept = retention(e, now, p);
+      const latency = 1 - (1 - latencyFactor(e.latencyMs, reference, p)) * kept;
+      const stats = successFactor(successAt(e, now, p), p) * latency;
+      if (recovery < 1 || stats < 1) ramping = true;
       w = base * Math.max(p.minWeightFraction, stats * recovery);
     }
     c.weights[i] = w;
+    if (w > 0) positive++;
     total += w;
     c.cumulative[i] = total;
   }
   c.total = total;
+  c.positive = positive;
   c.ramping = ramping;
   c.expiresAt = expiresAt;
   c.computedAt = now;
