@@ -103,7 +103,8 @@ export function setEndpoints(
  * Chooses the address for one call, or undefined when there is no endpoint left to
  * choose (none listed, or all excluded or drained). Never returns an excluded
  * address or one with base weight 0 (unless all are 0); returns an ejected one only
- * when every other candidate is excluded or ejected too.
+ * when every other candidate is excluded or ejected too. Refreshes the weight cache
+ * when stale, and in master/slave mode notes when it hands out a probe.
  */
 export function pick(state: BalancerState, opts: PickOptions): string | undefined {
   if (state.endpoints.length === 0) return undefined;
