@@ -45,6 +45,8 @@ export async function startDemo(opts: {
         MSEC_TOKEN: opts.token,
         MSEC_PORT: String(s.port),
         MSEC_CACHE_DIR: resolve(opts.dataDir, "cache"),
+        // Fresh curves while trying things out; production agents send once a minute.
+        MSEC_METRICS_INTERVAL_MS: process.env.MSEC_METRICS_INTERVAL_MS ?? "10000",
         MSEC_LOG_LEVEL: process.env.MSEC_LOG_LEVEL ?? "info",
       },
       stdio: ["ignore", "pipe", "pipe"],

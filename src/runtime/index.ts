@@ -13,6 +13,7 @@
 export { type ErrorCode, isMsecError, MsecError } from "../core/errors.js";
 export type { BalancerMode, Endpoint } from "./balancer/index.js";
 export { MetricsRegistry, metrics, renderPrometheus } from "./metrics/index.js";
+export { MetricsShipper, type ShipperOptions } from "./metrics/shipper.js";
 export {
   type CallOptions,
   type ClientOptions,

@@ -27,10 +27,22 @@ export async function startConsoleProcess(opts: {
   env?: Record<string, string>;
   cwd?: string;
   args?: string[];
+  /** Default 0 (a free port); pass the old port to restart a console where clients expect it. */
+  port?: number;
 }): Promise<ConsoleProcess> {
   const proc = spawn(
     process.execPath,
-    [CLI, opts.command ?? "console", "--port", "0", "--db", opts.db, "--log-level", "warn", ...(opts.args ?? [])],
+    [
+      CLI,
+      opts.command ?? "console",
+      "--port",
+      String(opts.port ?? 0),
+      "--db",
+      opts.db,
+      "--log-level",
+      "warn",
+      ...(opts.args ?? []),
+    ],
     {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
@@ -45,10 +57,15 @@ export async function startConsoleProcess(opts: {
   proc.stderr?.on("data", (d: Buffer) => {
     err += d.toString();
   });
-  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once("exit", (code) => resolve(code)),
+  );
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`console did not start in 30 s:\n${out}\n${err}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`console did not start in 30 s:\n${out}\n${err}`)),
+      30_000,
+    );
     const check = () => {
       const m = /^console: (http:\/\/\S+)$/m.exec(out);
       if (m?.[1]) {

@@ -3,6 +3,7 @@ import cookie from "@fastify/cookie";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { MsecError } from "../../core/errors.js";
 import { auditRoutes } from "../audit/routes.js";
+import { monitorIngestRoutes } from "../monitor/routes.js";
 import { authRoutes } from "../auth/routes.js";
 import type { ConsoleContext } from "../context.js";
 import { namingRoutes } from "../naming/routes.js";
@@ -51,6 +52,7 @@ export async function buildApp(ctx: ConsoleContext, opts: AppOptions): Promise<F
       tokenRoutes(api, ctx);
       auditRoutes(api, ctx);
       namingRoutes(api, ctx);
+      monitorIngestRoutes(api, ctx);
     },
     { prefix: API_PREFIX },
   );

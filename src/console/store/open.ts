@@ -23,8 +23,17 @@ export interface Store {
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   /** Number of applied schema migrations. */
   readonly schemaVersion: number;
+  /**
+   * The engine's own handle, for the rare hot path that Kysely's per-query cost would
+   * throttle (metric ingest). Everything else goes through `db`.
+   */
+  readonly native: NativeHandle;
   close(): Promise<void>;
 }
+
+export type NativeHandle =
+  | { engine: "sqlite"; database: SQLite.Database }
+  | { engine: "postgres"; pool: pg.Pool };
 
 export type StoreLocation =
   | { engine: "sqlite"; path: string }
@@ -70,7 +79,7 @@ function redact(url: string): string {
 
 export async function openStore(url: string): Promise<Store> {
   const where = parseStoreUrl(url);
-  const { db, engine } =
+  const { db, engine, native } =
     where.engine === "sqlite"
       ? openSqlite(where.path)
       : await openPostgres(where.url, where.schema);
@@ -81,6 +90,7 @@ export async function openStore(url: string): Promise<Store> {
       db,
       location: where.engine === "sqlite" ? `sqlite:${where.path}` : redact(url),
       schemaVersion,
+      native,
       transaction: (fn) => db.transaction().execute(fn),
       close: () => db.destroy(),
     };
@@ -90,7 +100,7 @@ export async function openStore(url: string): Promise<Store> {
   }
 }
 
-function openSqlite(path: string): { db: Db; engine: Engine } {
+function openSqlite(path: string): { db: Db; engine: Engine; native: NativeHandle } {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
   // WAL lets readers run beside the writer; FULL makes each commit durable on disk
@@ -99,7 +109,11 @@ function openSqlite(path: string): { db: Db; engine: Engine } {
   database.pragma("synchronous = FULL");
   database.pragma("foreign_keys = ON");
   database.pragma("busy_timeout = 5000");
-  return { db: new Kysely({ dialect: new SqliteDialect({ database }) }), engine: "sqlite" };
+  return {
+    db: new Kysely({ dialect: new SqliteDialect({ database }) }),
+    engine: "sqlite",
+    native: { engine: "sqlite", database },
+  };
 }
 
 const INT8_OID = 20;
@@ -107,7 +121,7 @@ const INT8_OID = 20;
 async function openPostgres(
   url: string,
   schema: string | undefined,
-): Promise<{ db: Db; engine: Engine }> {
+): Promise<{ db: Db; engine: Engine; native: NativeHandle }> {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
@@ -130,7 +144,7 @@ async function openPostgres(
       cause: e,
     });
   }
-  return { db, engine: "postgres" };
+  return { db, engine: "postgres", native: { engine: "postgres", pool } };
 }
 
 function message(e: unknown): string {

@@ -61,6 +61,28 @@ export interface Schema {
   settings: SettingsTable;
   naming_services: NamingServicesTable;
   naming_instances: NamingInstancesTable;
+  metric_points: MetricPointsTable;
+  metric_attrs: MetricAttrsTable;
+  metric_hours: MetricHoursTable;
+}
+
+/** One attribute of one instance (or `*`, the service total) in one minute. */
+export interface MetricPointsTable {
+  service: string;
+  attr: string;
+  instance: string;
+  minute: number;
+  value: number;
+  /** Histogram buckets as JSON (`{bounds, counts, sum}`), else null. */
+  hist: string | null;
+}
+
+export interface MetricAttrsTable {
+  service: string;
+  attr: string;
+  kind: string;
+  first_minute: number;
+  last_minute: number;
 }
 
 /** A handle on the store's tables: the store itself or an open transaction. */
@@ -93,4 +115,22 @@ export interface NamingInstancesTable {
   ttl_ms: number;
   registered_at: number;
   last_seen: number;
+}
+
+/** One attribute of one instance (or `*`) in one hour older than the minute retention. */
+export interface MetricHoursTable {
+  service: string;
+  attr: string;
+  instance: string;
+  hour: number;
+  /** A counter's sum, a gauge's mean, a histogram's count over the hour. */
+  value: number;
+  /** Minutes that had a point. */
+  samples: number;
+  min: number;
+  max: number;
+  /** The value of the hour's last minute with a point. */
+  last: number;
+  /** Merged histogram buckets as JSON, else null. */
+  hist: string | null;
 }

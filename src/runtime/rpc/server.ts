@@ -6,6 +6,7 @@ import { createLogger, type Logger } from "../../core/log.js";
 import { ServiceName } from "../../core/schemas/naming.js";
 import { PREFACE } from "../../core/wire/frame.js";
 import { metrics as defaultRegistry, type MetricsRegistry } from "../metrics/registry.js";
+import { MetricsShipper } from "../metrics/shipper.js";
 import { Registration, type RegistrationOptions } from "../naming/registration.js";
 import { BinaryConnection } from "./binary-server.js";
 import { handleHttp } from "./connect-http.js";
@@ -67,6 +68,7 @@ export class RpcServer {
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private registration: Registration | undefined;
+  private shipper: MetricsShipper | undefined;
   private state: "new" | "serving" | "closing" | "closed" = "new";
   private boundPort = 0;
 
@@ -153,6 +155,15 @@ export class RpcServer {
           log: this.dispatcher.log,
         });
         this.registration.start();
+        this.shipper = new MetricsShipper({
+          service: this.service,
+          instance: this.addr,
+          console: consoleUrl,
+          ...(naming.token ? { token: naming.token } : {}),
+          registry: this.dispatcher.registry,
+          log: this.dispatcher.log,
+        });
+        this.shipper.start();
       }
     }
     this.dispatcher.log.info({ service: this.service, addr: this.addr }, "serving");
@@ -181,6 +192,8 @@ export class RpcServer {
     }
     for (const c of this.binaryConns) c.close("unavailable", "server is shutting down");
     this.httpServer.closeAllConnections();
+    // The last minutes, drained calls included.
+    await this.shipper?.stop();
     this.state = "closed";
     this.dispatcher.log.info({ service: this.service }, "stopped");
   }

@@ -1,7 +1,9 @@
 import type { Migration } from "kysely";
+import { monitor } from "./0003-monitor.js";
 import type { Engine } from "../engine.js";
 import { foundation } from "./0001-foundation.js";
 import { naming } from "./0002-naming.js";
+import { rollups } from "./0005-rollups.js";
 
 /**
  * Every schema version the code knows, oldest first. Names sort in order and are
@@ -12,5 +14,8 @@ export function migrations(engine: Engine): Record<string, Migration> {
   return {
     "0001-foundation": foundation(engine),
     "0002-naming": naming(engine),
+    "0003-monitor": monitor(engine),
+    // TODO(lead): keep after "0004-alarms" once that lands.
+    "0005-rollups": rollups(engine),
   };
 }
