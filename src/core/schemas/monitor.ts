@@ -12,7 +12,8 @@ export const AttrName = z
   .string()
   .min(1, "must not be empty")
   .max(300, "must be at most 300 characters")
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), "must not hold control characters");
+  // Control characters would break logs, exports and terminals.
+  .refine((s) => ![...s].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127), "must not hold control characters");
 
 export const MetricKind = z.enum(["counter", "gauge", "histogram"]);
 export type MetricKind = z.infer<typeof MetricKind>;
