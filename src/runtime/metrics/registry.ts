@@ -64,14 +64,28 @@ export class Histogram {
 export type Metric = Counter | Gauge | Histogram;
 
 export class MetricsRegistry {
-  private readonly byKey = new Map<string, Metric>();
+  // Unlabelled metrics are found by name alone: `metrics.counter(name).inc()` costs one
+  // map lookup, no string building.
+  private readonly counters = new Map<string, Counter>();
+  private readonly gauges = new Map<string, Gauge>();
+  private readonly histograms = new Map<string, Histogram>();
+  private readonly labelled = new Map<string, Metric>();
+  private readonly order: Metric[] = [];
 
   counter(name: string, labels?: MetricLabels): Counter {
-    return this.get(name, labels, "c", () => new Counter(name, labels ?? {})) as Counter;
+    if (labels === undefined) {
+      const c = this.counters.get(name);
+      if (c !== undefined) return c;
+    }
+    return this.make(this.counters, "c", name, labels, () => new Counter(name, labels ?? {}));
   }
 
   gauge(name: string, labels?: MetricLabels): Gauge {
-    return this.get(name, labels, "g", () => new Gauge(name, labels ?? {})) as Gauge;
+    if (labels === undefined) {
+      const g = this.gauges.get(name);
+      if (g !== undefined) return g;
+    }
+    return this.make(this.gauges, "g", name, labels, () => new Gauge(name, labels ?? {}));
   }
 
   histogram(
@@ -79,36 +93,43 @@ export class MetricsRegistry {
     labels?: MetricLabels,
     buckets: readonly number[] = DEFAULT_BUCKETS,
   ): Histogram {
-    return this.get(
+    if (labels === undefined) {
+      const h = this.histograms.get(name);
+      if (h !== undefined) return h;
+    }
+    return this.make(
+      this.histograms,
+      "h",
       name,
       labels,
-      "h",
       () => new Histogram(name, labels ?? {}, buckets),
-    ) as Histogram;
+    );
   }
 
   /** Every metric, for exposition and for shipping to the console. */
-  all(): Metric[] {
-    return [...this.byKey.values()];
+  all(): readonly Metric[] {
+    return this.order;
   }
 
-  private get(
+  private make<M extends Metric>(
+    plain: Map<string, M>,
+    type: string,
     name: string,
     labels: MetricLabels | undefined,
-    type: string,
-    make: () => Metric,
-  ): Metric {
-    const key =
-      labels === undefined
-        ? `${type}\u0000${name}`
-        : `${type}\u0000${name}\u0000${labelKey(labels)}`;
-    let m = this.byKey.get(key);
-    if (m === undefined) {
-      if (name.length === 0 || name.length > 200)
-        throw new RangeError(`metric name must be 1-200 characters: "${name.slice(0, 40)}"`);
-      m = make();
-      this.byKey.set(key, m);
+    create: () => M,
+  ): M {
+    const key = labels === undefined ? undefined : `${type}\u0000${name}\u0000${labelKey(labels)}`;
+    if (key !== undefined) {
+      const found = this.labelled.get(key);
+      if (found !== undefined) return found as M;
     }
+    if (name.length === 0 || name.length > 200) {
+      throw new RangeError(`metric name must be 1-200 characters: "${name.slice(0, 40)}"`);
+    }
+    const m = create();
+    if (key === undefined) plain.set(name, m);
+    else this.labelled.set(key, m);
+    this.order.push(m);
     return m;
   }
 }
