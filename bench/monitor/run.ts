@@ -53,9 +53,9 @@ async function ingest(): Promise<void> {
   for (let m = 0; m < 10; m++) {
     for (let inst = 0; inst < 20; inst++) {
       raw.transaction(() => {
-        attrs.forEach((attr, i) =>
-          insert.run("Bench.Svc", attr, `10.0.0.${inst}:80`, base + m * MINUTE_MS, i + m),
-        );
+        attrs.forEach((attr, i) => {
+          insert.run("Bench.Svc", attr, `10.0.0.${inst}:80`, base + m * MINUTE_MS, i + m);
+        });
       })();
     }
   }

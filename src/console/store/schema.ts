@@ -134,3 +134,99 @@ export interface MetricHoursTable {
   /** Merged histogram buckets as JSON, else null. */
   hist: string | null;
 }
+
+// Alarms and leases (migration 0004-alarms); merged into Schema above.
+export interface Schema {
+  leases: LeasesTable;
+  alarm_receivers: AlarmReceiversTable;
+  alarm_rules: AlarmRulesTable;
+  alarm_states: AlarmStatesTable;
+  alarms: AlarmsTable;
+  alarm_events: AlarmEventsTable;
+  alarm_silences: AlarmSilencesTable;
+}
+
+/** Work that must run on one console replica at a time, held until `expires_at` (ms). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+export interface AlarmReceiversTable {
+  name: string;
+  kind: string;
+  /** JSON, secrets included. */
+  config: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AlarmRulesTable {
+  id: Generated<number>;
+  service: string;
+  attr: string;
+  instance: string;
+  kind: string;
+  enabled: number;
+  /** JSON: the rest of the rule. */
+  spec: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** What a rule is doing now, and the last minute evaluated. */
+export interface AlarmStatesTable {
+  rule_id: number;
+  state: string;
+  since: number | null;
+  alarm_id: number | null;
+  evaluated_minute: number | null;
+  version: Generated<number>;
+  updated_at: number;
+}
+
+export interface AlarmsTable {
+  id: Generated<number>;
+  rule_id: number;
+  service: string;
+  attr: string;
+  instance: string;
+  kind: string;
+  severity: string;
+  state: string;
+  value: number | null;
+  message: string;
+  fired_at: number;
+  resolved_at: number | null;
+  last_sent_at: number | null;
+  acked_by: string | null;
+  acked_at: number | null;
+}
+
+export interface AlarmEventsTable {
+  id: Generated<number>;
+  alarm_id: number;
+  at: number;
+  type: string;
+  /** JSON object. */
+  details: string;
+}
+
+export interface AlarmSilencesTable {
+  id: Generated<number>;
+  service: string | null;
+  attr: string | null;
+  rule_id: number | null;
+  until: number;
+  reason: string;
+  created_by: string;
+  created_at: number;
+}
+
+export type AlarmRuleRow = Selectable<AlarmRulesTable>;
+export type AlarmStateRow = Selectable<AlarmStatesTable>;
+export type AlarmRow = Selectable<AlarmsTable>;
+export type AlarmEventRow = Selectable<AlarmEventsTable>;
+export type AlarmSilenceRow = Selectable<AlarmSilencesTable>;
+export type AlarmReceiverRow = Selectable<AlarmReceiversTable>;
