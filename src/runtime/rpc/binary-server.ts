@@ -13,7 +13,7 @@ import {
   FrameReader,
   type RequestFrame,
 } from "../../core/wire/frame.js";
-import { deadlineError, makeContext, serveCall } from "./call.js";
+import { deadlineError, isThenable, type Served, ServerCallContext, serveCall } from "./call.js";
 import { newTraceId } from "./context.js";
 import { hostOf } from "./meter.js";
 import type { Dispatcher } from "./server.js";
@@ -22,6 +22,7 @@ import type { Dispatcher } from "./server.js";
 export class BinaryConnection {
   private readonly reader: FrameReader;
   private readonly peer: string;
+  private readonly peerHost: string;
   private corked = false;
   private closed = false;
   /** Calls being served, so that they are cancelled if the caller goes away. */
@@ -33,6 +34,7 @@ export class BinaryConnection {
     private readonly onGone: (c: BinaryConnection) => void,
   ) {
     this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`;
+    this.peerHost = hostOf(this.peer);
     // Room for the frame header on top of the biggest message.
     this.reader = new FrameReader((f) => this.onFrame(f), d.maxMessageBytes + 600);
     socket.on("data", (chunk: Buffer) => this.push(chunk));
@@ -72,10 +74,9 @@ export class BinaryConnection {
     void this.serve(f);
   }
 
-  private async serve(f: RequestFrame): Promise<void> {
+  private serve(f: RequestFrame): void {
     const started = performance.now();
     const route = this.d.route(f.method);
-    const json = (f.flags & FLAG_JSON) !== 0;
     if (!route) {
       this.finish(
         f,
@@ -86,36 +87,48 @@ export class BinaryConnection {
       return;
     }
     const end = this.d.begin();
-    const ctx = makeContext(
+    const ctx = new ServerCallContext(
       f.method,
       f.timeoutMs > 0 ? Date.now() + f.timeoutMs : undefined,
       f.traceId || newTraceId(),
       (f.flags & FLAG_COLOR) !== 0,
       this.peer,
     );
+    const served = serveCall(route, f.body, route.proto && (f.flags & FLAG_JSON) === 0, ctx);
+    if (!isThenable(served)) {
+      end();
+      this.answer(f, started, served);
+      return;
+    }
+    // A handler that waits: watch its deadline, and cancel it if the caller goes away.
     this.active.add(ctx);
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    if (f.timeoutMs > 0) {
-      timer = setTimeout(() => {
-        if (done) return;
-        done = true;
-        const err = deadlineError(f.timeoutMs);
-        ctx.abort(err);
-        this.finish(
-          f,
-          started,
-          "deadline_exceeded",
-          encodeError(f.id, "deadline_exceeded", err.message),
-        );
-      }, f.timeoutMs);
-    }
-    const served = await serveCall(route, f.body, route.proto && !json, ctx);
-    this.active.delete(ctx);
-    end();
-    if (done) return;
-    done = true;
-    if (timer) clearTimeout(timer);
+    const timer =
+      f.timeoutMs > 0
+        ? setTimeout(() => {
+            if (done) return;
+            done = true;
+            const err = deadlineError(f.timeoutMs);
+            ctx.abort(err);
+            this.finish(
+              f,
+              started,
+              "deadline_exceeded",
+              encodeError(f.id, "deadline_exceeded", err.message),
+            );
+          }, f.timeoutMs)
+        : undefined;
+    void served.then((result) => {
+      this.active.delete(ctx);
+      end();
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      this.answer(f, started, result);
+    });
+  }
+
+  private answer(f: RequestFrame, started: number, served: Served): void {
     if (served.ok)
       this.finish(
         f,
@@ -127,7 +140,7 @@ export class BinaryConnection {
   }
 
   private finish(f: RequestFrame, started: number, code: string, frame: Buffer): void {
-    this.d.meter?.record(f.method, hostOf(this.peer), code, performance.now() - started);
+    this.d.meter?.record(f.method, this.peerHost, code, performance.now() - started);
     if (this.closed) return;
     // Answers finishing in the same tick go out in one write.
     if (!this.corked) {

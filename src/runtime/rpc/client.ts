@@ -192,7 +192,8 @@ export class RpcClient {
     if (opts.color ?? parent?.color) flags |= FLAG_COLOR;
     depositCall(this.budget);
 
-    const tried = new Set<string>();
+    // Made on the first failure only: most calls never need it.
+    let tried: Set<string> | undefined;
     const maxAttempts = opts.idempotent ? (this.opts.maxAttempts ?? 3) : 1;
     let lastError: MsecError | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -235,6 +236,7 @@ export class RpcClient {
       const failure =
         error ?? new MsecError(reply?.code ?? "unknown", reply?.body.toString("utf8") ?? "");
       lastError = failure;
+      tried ??= new Set();
       tried.add(addr);
       const retryable =
         error instanceof NotSentError ||

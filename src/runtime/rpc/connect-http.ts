@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../../core/errors.js";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../metrics/prometheus.js";
-import { deadlineError, makeContext, serveCall } from "./call.js";
+import { deadlineError, ServerCallContext, serveCall } from "./call.js";
 import { connectStatus, toConnectCode } from "./codes.js";
 import { newTraceId } from "./context.js";
 import { hostOf } from "./meter.js";
@@ -88,7 +88,7 @@ async function serveHttp(
   const started = performance.now();
   const peer = `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? 0}`;
   const timeoutMs = Number(req.headers["connect-timeout-ms"] ?? 0);
-  const ctx = makeContext(
+  const ctx = new ServerCallContext(
     method,
     timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
     headerValue(req, "x-msec-trace-id") ?? newTraceId(),

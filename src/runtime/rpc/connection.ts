@@ -18,7 +18,18 @@ export interface Reply {
 interface Pending {
   resolve(reply: Reply): void;
   reject(err: MsecError): void;
+  /** Epoch ms after which the call fails with deadline_exceeded; 0 for none. */
+  deadline: number;
+  method: string;
+  timeoutMs: number;
 }
+
+/**
+ * How often a connection checks its calls' deadlines. One sweep per connection instead
+ * of a timer per call; the server enforces the deadline to the millisecond anyway, this
+ * only covers a server that went silent.
+ */
+const SWEEP_MS = 10;
 
 /**
  * The client side of one binary-protocol connection to one instance: requests are
@@ -34,6 +45,7 @@ export class ClientConnection {
   private readonly ready: Promise<void>;
   /** Why the connection ended, once it has. */
   failure: MsecError | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     readonly addr: string,
@@ -107,31 +119,8 @@ export class ClientConnection {
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
     const frame = encodeRequest(id, flags, timeoutMs, method, traceId, body);
     return new Promise<Reply>((resolve, reject) => {
-      if (timeoutMs > 0) {
-        // The server enforces the deadline too; this timer also covers a lost server.
-        const timer = setTimeout(() => {
-          if (this.pending.delete(id)) {
-            reject(
-              new MsecError(
-                "deadline_exceeded",
-                `deadline of ${timeoutMs} ms exceeded calling ${method} on ${this.addr}`,
-              ),
-            );
-          }
-        }, timeoutMs);
-        this.pending.set(id, {
-          resolve: (r) => {
-            clearTimeout(timer);
-            resolve(r);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        });
-      } else {
-        this.pending.set(id, { resolve, reject });
-      }
+      this.pending.set(id, { resolve, reject, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0, method, timeoutMs });
+      if (timeoutMs > 0 && this.sweeper === undefined) this.startSweeper();
       if (!this.corked) {
         this.corked = true;
         this.socket.cork();
@@ -142,6 +131,25 @@ export class ClientConnection {
       }
       this.socket.write(frame);
     });
+  }
+
+  private startSweeper(): void {
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      let waiting = false;
+      for (const [id, p] of this.pending) {
+        if (p.deadline === 0) continue;
+        if (p.deadline <= now) {
+          this.pending.delete(id);
+          p.reject(new MsecError("deadline_exceeded", `deadline of ${p.timeoutMs} ms exceeded calling ${p.method} on ${this.addr}`));
+        } else waiting = true;
+      }
+      if (!waiting) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, SWEEP_MS);
+    this.sweeper.unref();
   }
 
   close(): void {
@@ -166,6 +174,7 @@ export class ClientConnection {
     this.state = "closed";
     this.failure = err;
     this.socket.destroy();
+    if (this.sweeper) clearInterval(this.sweeper);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     this.onClosed(this);
