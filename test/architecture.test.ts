@@ -31,7 +31,8 @@ function sourceFiles(dir: string): string[] {
 
 // Static imports and re-exports (`import ... from "x"`, `export ... from "x"`, `import "x"`)
 // and dynamic `import("x")`: enough for our own sources, which Biome keeps formatted.
-const SPECIFIER = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|(?:^|\n)\s*import\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+const SPECIFIER =
+  /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|(?:^|\n)\s*import\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");

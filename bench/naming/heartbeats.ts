@@ -68,15 +68,13 @@ try {
   }));
   for (let i = 0; i < addrs.length; i += 50) {
     await Promise.all(
-      addrs
-        .slice(i, i + 50)
-        .map((a) =>
-          fetch(`${api}/services/${a.service}/instances`, {
-            method: "POST",
-            headers,
-            body: JSON.stringify({ addr: a.addr, ttlSeconds: 60 }),
-          }),
-        ),
+      addrs.slice(i, i + 50).map((a) =>
+        fetch(`${api}/services/${a.service}/instances`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ addr: a.addr, ttlSeconds: 60 }),
+        }),
+      ),
     );
   }
   const batches: string[] = [];

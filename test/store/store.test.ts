@@ -1,10 +1,26 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryAudit, recordAudit } from "../../src/console/audit/repo.js";
-import { createSession, deleteExpiredSessions, findSession, SESSION_TTL_MS } from "../../src/console/auth/sessions.js";
+import {
+  createSession,
+  deleteExpiredSessions,
+  findSession,
+  SESSION_TTL_MS,
+} from "../../src/console/auth/sessions.js";
 import { openStore, type Store } from "../../src/console/store/index.js";
-import { createToken, deleteToken, findTokenBySecret, listTokens } from "../../src/console/tokens/repo.js";
-import { deleteUser, findUser, insertUser, listUsers, setUserRole } from "../../src/console/users/repo.js";
+import {
+  createToken,
+  deleteToken,
+  findTokenBySecret,
+  listTokens,
+} from "../../src/console/tokens/repo.js";
+import {
+  deleteUser,
+  findUser,
+  insertUser,
+  listUsers,
+  setUserRole,
+} from "../../src/console/users/repo.js";
 import { freshDatabase, TEST_ENGINES, type TestDatabase } from "../support/engines.js";
 
 // One suite, every engine: the store interface must behave the same on each.
@@ -25,12 +41,18 @@ describe.each(TEST_ENGINES)("store [%s]", (engine) => {
   it("runs its migrations at open and reports the engine", async () => {
     expect(store.engine).toBe(engine);
     expect(store.schemaVersion).toBeGreaterThanOrEqual(1);
-    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(store.db);
+    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(
+      store.db,
+    );
     expect(applied.rows.map((r) => r.name)).toContain("0001-foundation");
   });
 
   it("opens again without re-running migrations and keeps the data", async () => {
-    await insertUser(store.db, { username: "keep", passwordHash: "h", role: "viewer", mustChangePassword: false }, now);
+    await insertUser(
+      store.db,
+      { username: "keep", passwordHash: "h", role: "viewer", mustChangePassword: false },
+      now,
+    );
     const again = await openStore(database.url);
     try {
       expect((await findUser(again.db, "keep"))?.role).toBe("viewer");
@@ -40,7 +62,9 @@ describe.each(TEST_ENGINES)("store [%s]", (engine) => {
   });
 
   it("refuses a database migrated by a newer msec, and leaves it untouched", async () => {
-    await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', '2030-01-01T00:00:00Z')`.execute(store.db);
+    await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', '2030-01-01T00:00:00Z')`.execute(
+      store.db,
+    );
     try {
       await expect(openStore(database.url)).rejects.toThrow(/newer msec.*9999-from-the-future/);
       expect(await findUser(store.db, "keep")).toBeDefined();
@@ -50,12 +74,20 @@ describe.each(TEST_ENGINES)("store [%s]", (engine) => {
   });
 
   it("stores users, refuses a duplicate name, updates and deletes", async () => {
-    const u = await insertUser(store.db, { username: "alice", passwordHash: "h1", role: "operator", mustChangePassword: true }, now);
+    const u = await insertUser(
+      store.db,
+      { username: "alice", passwordHash: "h1", role: "operator", mustChangePassword: true },
+      now,
+    );
     expect(u.id).toBeTypeOf("number");
     expect(u.must_change_password).toBe(1);
     expect(u.created_at).toBe(now);
     await expect(
-      insertUser(store.db, { username: "alice", passwordHash: "h2", role: "viewer", mustChangePassword: false }, now),
+      insertUser(
+        store.db,
+        { username: "alice", passwordHash: "h2", role: "viewer", mustChangePassword: false },
+        now,
+      ),
     ).rejects.toMatchObject({ code: "already_exists", field: "body.username" });
     await setUserRole(store.db, u.id, "admin", now + 1);
     expect((await findUser(store.db, "alice"))?.role).toBe("admin");
@@ -67,7 +99,11 @@ describe.each(TEST_ENGINES)("store [%s]", (engine) => {
   it("commits a transaction whole or not at all", async () => {
     await expect(
       store.transaction(async (tx) => {
-        await insertUser(tx, { username: "ghost", passwordHash: "h", role: "viewer", mustChangePassword: false }, now);
+        await insertUser(
+          tx,
+          { username: "ghost", passwordHash: "h", role: "viewer", mustChangePassword: false },
+          now,
+        );
         throw new Error("boom");
       }),
     ).rejects.toThrow("boom");
@@ -75,7 +111,11 @@ describe.each(TEST_ENGINES)("store [%s]", (engine) => {
   });
 
   it("finds sessions by secret until they expire, and cascades on user delete", async () => {
-    const u = await insertUser(store.db, { username: "sess", passwordHash: "h", role: "viewer", mustChangePassword: false }, now);
+    const u = await insertUser(
+      store.db,
+      { username: "sess", passwordHash: "h", role: "viewer", mustChangePassword: false },
+      now,
+    );
     const s = await createSession(store.db, u.id, "127.0.0.1", now);
     expect((await findSession(store.db, s.secret, now + 1))?.username).toBe("sess");
     expect(await findSession(store.db, "wrong", now + 1)).toBeUndefined();
@@ -87,9 +127,21 @@ describe.each(TEST_ENGINES)("store [%s]", (engine) => {
   });
 
   it("keeps API tokens hashed, finds them by secret, honours expiry and revocation", async () => {
-    const u = await insertUser(store.db, { username: "tok", passwordHash: "h", role: "operator", mustChangePassword: false }, now);
-    const { row, secret } = await createToken(store.db, { userId: u.id, name: "ci", role: "viewer", expiresAt: now + 1000 }, now);
-    const stored = await store.db.selectFrom("api_tokens").selectAll().where("id", "=", row.id).executeTakeFirstOrThrow();
+    const u = await insertUser(
+      store.db,
+      { username: "tok", passwordHash: "h", role: "operator", mustChangePassword: false },
+      now,
+    );
+    const { row, secret } = await createToken(
+      store.db,
+      { userId: u.id, name: "ci", role: "viewer", expiresAt: now + 1000 },
+      now,
+    );
+    const stored = await store.db
+      .selectFrom("api_tokens")
+      .selectAll()
+      .where("id", "=", row.id)
+      .executeTakeFirstOrThrow();
     expect(stored.token_hash).not.toContain(secret);
     expect((await findTokenBySecret(store.db, secret, now + 10))?.token_role).toBe("viewer");
     expect(await findTokenBySecret(store.db, secret, now + 1000)).toBeUndefined();
@@ -105,7 +157,14 @@ describe.each(TEST_ENGINES)("store [%s]", (engine) => {
     for (let i = 0; i < 5; i++) {
       await recordAudit(
         store.db,
-        { actor: i % 2 ? "bob" : "carol", action: "thing.do", target: `t:${i}`, sourceIp: "127.0.0.1", outcome: "ok", details: { i } },
+        {
+          actor: i % 2 ? "bob" : "carol",
+          action: "thing.do",
+          target: `t:${i}`,
+          sourceIp: "127.0.0.1",
+          outcome: "ok",
+          details: { i },
+        },
         now + i,
       );
     }
@@ -113,7 +172,11 @@ describe.each(TEST_ENGINES)("store [%s]", (engine) => {
     expect(page1.map((e) => e.target)).toEqual(["t:4", "t:3"]);
     expect(page1[0]?.details).toEqual({ i: 4 });
     expect(page1[0]?.at).toBe(new Date(now + 4).toISOString());
-    const page2 = await queryAudit(store.db, { limit: 10, action: "thing.do", before: page1[1]?.id });
+    const page2 = await queryAudit(store.db, {
+      limit: 10,
+      action: "thing.do",
+      before: page1[1]?.id,
+    });
     expect(page2.map((e) => e.target)).toEqual(["t:2", "t:1", "t:0"]);
     const bobs = await queryAudit(store.db, { limit: 10, actor: "bob" });
     expect(bobs.map((e) => e.target)).toEqual(["t:3", "t:1"]);
@@ -122,10 +185,15 @@ describe.each(TEST_ENGINES)("store [%s]", (engine) => {
 
 describe("store URLs", () => {
   it("rejects an unknown scheme with a clear error", async () => {
-    await expect(openStore("mysql://x")).rejects.toMatchObject({ code: "invalid_argument", field: "db" });
+    await expect(openStore("mysql://x")).rejects.toMatchObject({
+      code: "invalid_argument",
+      field: "db",
+    });
   });
 
   it("says which PostgreSQL it could not reach, without the password", async () => {
-    await expect(openStore("postgres://u:secret@127.0.0.1:1/none")).rejects.toThrow(/cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1/);
+    await expect(openStore("postgres://u:secret@127.0.0.1:1/none")).rejects.toThrow(
+      /cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1/,
+    );
   });
 });

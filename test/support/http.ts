@@ -1,6 +1,7 @@
 /** A small HTTP helper for API tests: JSON in, status + JSON out, a cookie jar of one. */
 export interface Reply {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the API answered
   body: any;
   headers: Headers;
 }
@@ -9,17 +10,29 @@ export async function call(
   base: string,
   method: string,
   path: string,
-  opts: { body?: unknown; rawBody?: string; token?: string; cookie?: string; csrf?: string; contentType?: string } = {},
+  opts: {
+    body?: unknown;
+    rawBody?: string;
+    token?: string;
+    cookie?: string;
+    csrf?: string;
+    contentType?: string;
+  } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = {};
-  if (opts.body !== undefined || opts.rawBody !== undefined) headers["content-type"] = opts.contentType ?? "application/json";
+  if (opts.body !== undefined || opts.rawBody !== undefined)
+    headers["content-type"] = opts.contentType ?? "application/json";
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.cookie) headers.cookie = opts.cookie;
   if (opts.csrf) headers["x-csrf-token"] = opts.csrf;
   const res = await fetch(`${base}/api/v1${path}`, {
     method,
     headers,
-    ...(opts.rawBody !== undefined ? { body: opts.rawBody } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    ...(opts.rawBody !== undefined
+      ? { body: opts.rawBody }
+      : opts.body !== undefined
+        ? { body: JSON.stringify(opts.body) }
+        : {}),
   });
   const text = await res.text();
   let body: unknown = text;
@@ -32,7 +45,11 @@ export async function call(
 }
 
 /** Log in through the API like a browser: returns the session cookie and CSRF token. */
-export async function login(base: string, username: string, password: string): Promise<{ cookie: string; csrf: string }> {
+export async function login(
+  base: string,
+  username: string,
+  password: string,
+): Promise<{ cookie: string; csrf: string }> {
   const r = await call(base, "POST", "/auth/login", { body: { username, password } });
   if (r.status !== 200) throw new Error(`login failed: ${r.status} ${JSON.stringify(r.body)}`);
   const cookie = r.headers.get("set-cookie")?.split(";")[0] ?? "";
@@ -40,7 +57,12 @@ export async function login(base: string, username: string, password: string): P
 }
 
 /** An API token for a user, made through a browser-style session. */
-export async function tokenFor(base: string, username: string, password: string, name = "test"): Promise<string> {
+export async function tokenFor(
+  base: string,
+  username: string,
+  password: string,
+  name = "test",
+): Promise<string> {
   const s = await login(base, username, password);
   const r = await call(base, "POST", "/tokens", { body: { name }, cookie: s.cookie, csrf: s.csrf });
   if (r.status !== 201) throw new Error(`token failed: ${r.status} ${JSON.stringify(r.body)}`);

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const DEMO = (name: string) => fileURLToPath(new URL(`../../dist/examples/demo/${name}.js`, import.meta.url));
+const DEMO = (name: string) =>
+  fileURLToPath(new URL(`../../dist/examples/demo/${name}.js`, import.meta.url));
 
 export interface ServiceProcess {
   addr: string;
@@ -28,7 +29,9 @@ export async function startDemo(
   proc.stderr?.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once("exit", (code) => resolve(code)),
+  );
   const addr = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 20_000);
     proc.stdout?.on("data", () => {

@@ -12,7 +12,11 @@ export function registerAuditCommands(program: Command): void {
     .option("--limit <n>", "how many entries (1-1000)", intArg(1, 1000), 100)
     .option("--actor <user>", "only changes by this user")
     .option("--action <action>", "only this action, e.g. user.create")
-    .option("--before <id>", "only entries older than this id (paging)", intArg(1, Number.MAX_SAFE_INTEGER))
+    .option(
+      "--before <id>",
+      "only entries older than this id (paging)",
+      intArg(1, Number.MAX_SAFE_INTEGER),
+    )
     .action(
       async (
         flags: { limit: number; actor?: string; action?: string; before?: number },

@@ -13,7 +13,10 @@ export const AttrName = z
   .min(1, "must not be empty")
   .max(300, "must be at most 300 characters")
   // Control characters would break logs, exports and terminals.
-  .refine((s) => ![...s].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127), "must not hold control characters");
+  .refine(
+    (s) => ![...s].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127),
+    "must not hold control characters",
+  );
 
 export const MetricKind = z.enum(["counter", "gauge", "histogram"]);
 export type MetricKind = z.infer<typeof MetricKind>;

@@ -119,7 +119,13 @@ export class ClientConnection {
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
     const frame = encodeRequest(id, flags, timeoutMs, method, traceId, body);
     return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0, method, timeoutMs });
+      this.pending.set(id, {
+        resolve,
+        reject,
+        deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0,
+        method,
+        timeoutMs,
+      });
       if (timeoutMs > 0 && this.sweeper === undefined) this.startSweeper();
       if (!this.corked) {
         this.corked = true;
@@ -141,7 +147,12 @@ export class ClientConnection {
         if (p.deadline === 0) continue;
         if (p.deadline <= now) {
           this.pending.delete(id);
-          p.reject(new MsecError("deadline_exceeded", `deadline of ${p.timeoutMs} ms exceeded calling ${p.method} on ${this.addr}`));
+          p.reject(
+            new MsecError(
+              "deadline_exceeded",
+              `deadline of ${p.timeoutMs} ms exceeded calling ${p.method} on ${this.addr}`,
+            ),
+          );
         } else waiting = true;
       }
       if (!waiting) {
