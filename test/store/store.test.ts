@@ -197,3 +197,20 @@ describe("store URLs", () => {
     );
   });
 });
+
+describe("store [postgres] beside other schemas", () => {
+  it("migrates a fresh schema while another schema of the database holds migration tables", async () => {
+    const decoy = await freshDatabase("postgres");
+    const fresh = await freshDatabase("postgres");
+    const decoyStore = await openStore(decoy.url);
+    try {
+      const store = await openStore(fresh.url);
+      expect(store.schemaVersion).toBeGreaterThanOrEqual(1);
+      await store.close();
+    } finally {
+      await decoyStore.close();
+      await decoy.dispose();
+      await fresh.dispose();
+    }
+  });
+});

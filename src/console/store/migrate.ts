@@ -22,7 +22,18 @@ export async function migrate(db: Db, engine: Engine): Promise<number> {
         `this msec knows up to ${newest}). Upgrade msec, or point --db at another database.`,
     );
   }
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => known } });
+  // Kysely looks for its own tables in every schema of the database; name ours, or a
+  // neighbour's migration tables (another console or test run in the same database)
+  // would be taken for ours.
+  const schema =
+    engine === "postgres"
+      ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
+      : undefined;
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => known },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "?";

@@ -1,8 +1,8 @@
 import type { Migration } from "kysely";
-import { monitor } from "./0003-monitor.js";
 import type { Engine } from "../engine.js";
 import { foundation } from "./0001-foundation.js";
 import { naming } from "./0002-naming.js";
+import { monitor } from "./0003-monitor.js";
 import { alarms } from "./0004-alarms.js";
 import { rollups } from "./0005-rollups.js";
 
@@ -17,7 +17,6 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "0002-naming": naming(engine),
     "0003-monitor": monitor(engine),
     "0004-alarms": alarms(engine),
-    // TODO(lead): keep after "0004-alarms" once that lands.
     "0005-rollups": rollups(engine),
   };
 }

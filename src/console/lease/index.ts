@@ -1,0 +1,9 @@
+export {
+  createLeaseKeeper,
+  heldUntil,
+  type LeaseBackend,
+  type LeaseKeeper,
+  type LeaseOptions,
+  storeLeases,
+} from "./keeper.js";
+export { acquireLease, readLease, releaseLease } from "./repo.js";
