@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What `npm test` needs beyond npm packages: Debian's chromium for the browser tests
-# and a running PostgreSQL for the store tests. Installs/starts them when missing.
+# What `npm test` needs beyond npm packages: Debian's chromium for the browser tests,
+# promtool (Debian's prometheus) for the Prometheus export tests, and a running
+# PostgreSQL for the store tests. Installs/starts them when missing.
 set -euo pipefail
 
 as_root() {
@@ -12,6 +13,12 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "test-prereqs: installing Debian's chromium for the browser tests" >&2
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+if [ ! -x /usr/bin/promtool ]; then
+  echo "test-prereqs: installing Debian's prometheus for promtool (the /api/v1/prometheus tests)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
 fi
 
 # Only the default local server is ours to start; a MSEC_TEST_PG_URL elsewhere is the caller's.

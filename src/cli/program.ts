@@ -1,7 +1,9 @@
 import { Command, Option } from "commander";
 import { VERSION } from "../core/version.js";
+import { registerAlarmCommands } from "./commands/alarm.js";
 import { registerAuditCommands } from "./commands/audit.js";
 import { registerAuthCommands } from "./commands/auth.js";
+import { registerMetricCommands } from "./commands/metric.js";
 import { registerServiceCommands } from "./commands/service.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerUserCommands } from "./commands/user.js";
@@ -33,6 +35,8 @@ export function createProgram(registerServerCommands: (program: Command) => void
   registerTokenCommands(program);
   registerAuditCommands(program);
   registerServiceCommands(program);
+  registerMetricCommands(program);
+  registerAlarmCommands(program);
   // Every subcommand reports usage errors through exitOverride instead of exiting.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

@@ -1,10 +1,12 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../core/log.js";
 import type { Role } from "../core/roles.js";
+import { alarmOptionsFromEnv, createAlarmEvaluator } from "./alarm/index.js";
 import { deleteExpiredSessions } from "./auth/sessions.js";
 import type { ThrottleState } from "./auth/throttle.js";
 import type { ConsoleContext } from "./context.js";
 import { API_PREFIX, buildApp } from "./http/app.js";
+import { createRetentionRunner, retentionFromEnv } from "./monitor/retention.js";
 import { createNamingService, type NamingOptions, namingOptionsFromEnv } from "./naming/index.js";
 import { openStore } from "./store/index.js";
 import { mintLocalToken } from "./tokens/mint.js";
@@ -44,10 +46,19 @@ const SESSION_SWEEP_MS = 10 * 60 * 1000;
 export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole> {
   const now = opts.now ?? Date.now;
   const namingOptions = opts.naming ?? namingOptionsFromEnv(process.env);
+  const alarmOptions = alarmOptionsFromEnv(process.env);
+  const retentionSettings = retentionFromEnv(process.env);
   const store = await openStore(opts.db);
   const loginThrottle: ThrottleState = new Map();
   const naming = createNamingService({ store, log: opts.log, now }, namingOptions);
   const ctx: ConsoleContext = { store, log: opts.log, now, loginThrottle, naming };
+  const retention = createRetentionRunner({
+    store,
+    log: opts.log,
+    now,
+    settings: retentionSettings,
+  });
+  const alarms = createAlarmEvaluator({ store, log: opts.log, now }, alarmOptions);
   try {
     await naming.start();
     const app = await buildApp(ctx, { trustProxy: opts.trustProxy ?? false });
@@ -64,6 +75,8 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
       );
     }, SESSION_SWEEP_MS);
     sweep.unref();
+    retention.start();
+    await alarms.start();
 
     opts.log.info({ url, api: `${url}${API_PREFIX}`, store: store.location }, "console started");
     return {
@@ -73,6 +86,9 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
       mintToken: (t) => mintLocalToken(store, t, now()),
       close: async () => {
         clearInterval(sweep);
+        // Finishes its sends and gives up the lease while the store is open.
+        await alarms.stop();
+        await retention.stop();
         // Watch streams never finish on their own: end them before the server waits for requests.
         await naming.stop();
         await app.close();
@@ -81,6 +97,8 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
       },
     };
   } catch (e) {
+    await alarms.stop();
+    await retention.stop();
     await naming.stop();
     await store.close();
     throw e;

@@ -2,10 +2,12 @@ import { fileURLToPath } from "node:url";
 import cookie from "@fastify/cookie";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { MsecError } from "../../core/errors.js";
+import { alarmRoutes } from "../alarm/routes.js";
 import { auditRoutes } from "../audit/routes.js";
-import { monitorIngestRoutes } from "../monitor/routes.js";
 import { authRoutes } from "../auth/routes.js";
 import type { ConsoleContext } from "../context.js";
+import { monitorQueryRoutes } from "../monitor/query-routes.js";
+import { monitorIngestRoutes } from "../monitor/routes.js";
 import { namingRoutes } from "../naming/routes.js";
 import { systemRoutes } from "../system/routes.js";
 import { tokenRoutes } from "../tokens/routes.js";
@@ -40,7 +42,8 @@ export async function buildApp(ctx: ConsoleContext, opts: AppOptions): Promise<F
     closing = true;
   });
   app.addHook("onRequest", async () => {
-    if (closing) throw new MsecError("unavailable", "the console is shutting down; retry on another replica");
+    if (closing)
+      throw new MsecError("unavailable", "the console is shutting down; retry on another replica");
   });
   await app.register(cookie);
   installAccessControl(app, ctx);
@@ -53,6 +56,8 @@ export async function buildApp(ctx: ConsoleContext, opts: AppOptions): Promise<F
       auditRoutes(api, ctx);
       namingRoutes(api, ctx);
       monitorIngestRoutes(api, ctx);
+      monitorQueryRoutes(api, ctx);
+      alarmRoutes(api, ctx);
     },
     { prefix: API_PREFIX },
   );
