@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import net from "node:net";
 import { createClient as createConnectClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -137,7 +138,11 @@ describe("one port, two protocols", () => {
       /msec_rpc_server_calls_total\{service="Demo.Echo",method="msec.demo.v1.EchoService\/Echo",peer="127.0.0.1",code="ok"\} \d+/,
     );
     expect(text).toMatch(/msec_rpc_server_calls_total\{[^}]*code="deadline_exceeded"\} \d+/);
-    expect(text).toMatch(/msec_rpc_server_latency_ms_bucket\{[^}]*le="\+Inf"\} \d+/);
+    expect(text).toMatch(/msec_rpc_server_latency_seconds_bucket\{[^}]*le="\+Inf"\} \d+/);
+    // An existing Prometheus takes it as it is: promtool (lint included) is clean.
+    const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(check.stdout + check.stderr).toBe("");
+    expect(check.status).toBe(0);
   });
 });
 

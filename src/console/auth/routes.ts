@@ -98,7 +98,12 @@ export function authRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
         details: { via: who.via },
       });
     });
-    reply.clearCookie(SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "strict", secure: req.protocol === "https" });
+    reply.clearCookie(SESSION_COOKIE, {
+      path: "/",
+      httpOnly: true,
+      sameSite: "strict",
+      secure: req.protocol === "https",
+    });
     return reply.status(204).send();
   });
 }

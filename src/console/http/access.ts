@@ -137,7 +137,11 @@ export function principalOf(req: FastifyRequest): Principal {
 }
 
 /** A refused attempt to change something is a security event: keep it in the audit log. */
-async function auditDenied(req: FastifyRequest, ctx: ConsoleContext, reason: string): Promise<void> {
+async function auditDenied(
+  req: FastifyRequest,
+  ctx: ConsoleContext,
+  reason: string,
+): Promise<void> {
   await auditRequest(req, ctx.store.db, ctx.now(), {
     action: `${req.method} ${req.routeOptions.url ?? req.url}`,
     target: req.url.split("?")[0] ?? req.url,

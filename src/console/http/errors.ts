@@ -31,7 +31,10 @@ function toMsecError(err: unknown): MsecError {
   // A unique index caught a race that the handler's own check could not see.
   const dbCode = (err as { code?: unknown }).code;
   if (dbCode === "23505" || dbCode === "SQLITE_CONSTRAINT_UNIQUE") {
-    return new MsecError("already_exists", "that name is taken (it was created at the same moment)");
+    return new MsecError(
+      "already_exists",
+      "that name is taken (it was created at the same moment)",
+    );
   }
   if (f.statusCode === 400 || err instanceof SyntaxError) {
     return new MsecError("invalid_argument", `body: malformed JSON (${f.message})`, {

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { parseInput } from "./validate.js";
 
-const Body = z.object({ name: z.string().min(2), nested: z.object({ n: z.number().int() }).optional() });
+const Body = z.object({
+  name: z.string().min(2),
+  nested: z.object({ n: z.number().int() }).optional(),
+});
 
 describe("parseInput", () => {
   it("returns the parsed value", () => {
@@ -10,7 +13,13 @@ describe("parseInput", () => {
   });
 
   it("names the missing field with its part", () => {
-    expect(() => parseInput(Body, {}, "body")).toThrow(expect.objectContaining({ code: "invalid_argument", field: "body.name", message: "body.name: is required" }));
+    expect(() => parseInput(Body, {}, "body")).toThrow(
+      expect.objectContaining({
+        code: "invalid_argument",
+        field: "body.name",
+        message: "body.name: is required",
+      }),
+    );
   });
 
   it("names nested fields and keeps zod's reason", () => {
@@ -24,7 +33,9 @@ describe("parseInput", () => {
   });
 
   it("treats an absent body as a missing body, and absent query as empty", () => {
-    expect(() => parseInput(Body, undefined, "body")).toThrow(expect.objectContaining({ field: "body" }));
+    expect(() => parseInput(Body, undefined, "body")).toThrow(
+      expect.objectContaining({ field: "body" }),
+    );
     expect(parseInput(z.object({ q: z.string().optional() }), undefined, "query")).toEqual({});
   });
 });

@@ -2,7 +2,7 @@ import type SQLite from "better-sqlite3";
 import { sql } from "kysely";
 import type { HistogramValue, IngestPoint, MetricKind } from "../../core/schemas/monitor.js";
 import { TOTAL } from "../../core/schemas/monitor.js";
-import type { Store } from "../store/index.js";
+import { onSqliteConnection, type Store } from "../store/index.js";
 import type { Db } from "../store/schema.js";
 
 /** Points of one instance for one minute, already validated. */
@@ -63,7 +63,8 @@ export async function writePoints(
   if (byKey.size === 0) return 0;
   const rows = [...byKey.values()];
   if (store.native.engine === "sqlite") {
-    writeSqlite(store.native.database, service, instance, rows, kinds);
+    const database = store.native.database;
+    await onSqliteConnection(store.db, () => writeSqlite(database, service, instance, rows, kinds));
   } else {
     await store.transaction(async (tx) => {
       const plain = rows.filter((r) => !r.hist);

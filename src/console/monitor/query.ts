@@ -1,8 +1,7 @@
 import { MsecError } from "../../core/errors.js";
 import type { HistogramValue, MetricKind } from "../../core/schemas/monitor.js";
 import { MINUTE_MS } from "../../core/schemas/monitor.js";
-import type { Store } from "../store/index.js";
-import type { NativeHandle } from "../store/open.js";
+import { type NativeHandle, onSqliteConnection, type Store } from "../store/index.js";
 import type { Db } from "../store/schema.js";
 import {
   addCell,
@@ -165,7 +164,10 @@ async function readMinutes(
   withHist: boolean,
 ): Promise<MinuteColumns> {
   if (store.native?.engine === "sqlite") {
-    return sqliteColumns(store.native.database)(q.service, q.attr, q.instance, from, end, withHist);
+    const read = sqliteColumns(store.native.database);
+    return onSqliteConnection(store.db, () =>
+      read(q.service, q.attr, q.instance, from, end, withHist),
+    );
   }
   const rows = await store.db
     .selectFrom("metric_points")

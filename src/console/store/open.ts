@@ -150,3 +150,12 @@ async function openPostgres(
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * Run synchronous work on SQLite's own handle while holding Kysely's lock on the one
+ * connection: a Kysely transaction open at that moment would otherwise swallow the
+ * work as a savepoint (and could roll it back).
+ */
+export function onSqliteConnection<T>(db: Db, work: () => T): Promise<T> {
+  return db.connection().execute(async () => work());
+}

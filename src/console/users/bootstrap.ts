@@ -1,10 +1,9 @@
-import { isMsecError } from "../../core/errors.js";
+import { isMsecError, MsecError } from "../../core/errors.js";
+import { Password } from "../../core/schemas/auth.js";
 import { recordAudit } from "../audit/repo.js";
 import { generatePassword, hashPassword } from "../auth/secrets.js";
-import type { Store } from "../store/index.js";
 import { deleteUserSessions } from "../auth/sessions.js";
-import { Password } from "../../core/schemas/auth.js";
-import { MsecError } from "../../core/errors.js";
+import type { Store } from "../store/index.js";
 import { deleteUserTokens } from "../tokens/repo.js";
 import { countUsers, findUser, insertUser, setUserPassword, setUserRole } from "./repo.js";
 

@@ -36,22 +36,24 @@ describe("prometheus exposition", () => {
     r.histogram("rpc.server.latency_ms", { method: "Echo" }, [1, 5]).observe(3);
     const text = renderPrometheus(r.all(), { service: "Demo.Echo" });
     expect(text).toContain(
-      'msec_counter_total{service="Demo.Echo",name="VIP \\"level\\" 28\\nlogins"} 5',
+      'msec_events_total{service="Demo.Echo",name="VIP \\"level\\" 28\\nlogins"} 5',
     );
-    expect(text).toContain('msec_gauge{service="Demo.Echo",name="queue depth"} 3');
+    expect(text).toContain('msec_value{service="Demo.Echo",name="queue depth"} 3');
     expect(text).toContain("# TYPE msec_rpc_server_calls_total counter");
     expect(text).toContain(
       'msec_rpc_server_calls_total{service="Demo.Echo",method="Echo",code="ok"} 2',
     );
     expect(text).toContain(
-      'msec_rpc_server_latency_ms_bucket{service="Demo.Echo",method="Echo",le="1"} 0',
+      'msec_rpc_server_latency_seconds_bucket{service="Demo.Echo",method="Echo",le="0.001"} 0',
     );
     expect(text).toContain(
-      'msec_rpc_server_latency_ms_bucket{service="Demo.Echo",method="Echo",le="5"} 1',
+      'msec_rpc_server_latency_seconds_bucket{service="Demo.Echo",method="Echo",le="0.005"} 1',
     );
     expect(text).toContain(
-      'msec_rpc_server_latency_ms_bucket{service="Demo.Echo",method="Echo",le="+Inf"} 1',
+      'msec_rpc_server_latency_seconds_bucket{service="Demo.Echo",method="Echo",le="+Inf"} 1',
     );
-    expect(text).toContain('msec_rpc_server_latency_ms_count{service="Demo.Echo",method="Echo"} 1');
+    expect(text).toContain(
+      'msec_rpc_server_latency_seconds_count{service="Demo.Echo",method="Echo"} 1',
+    );
   });
 });
