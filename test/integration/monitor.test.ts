@@ -7,6 +7,7 @@ import { type ConsoleProcess, startConsoleProcess } from "../support/console-pro
 import { freshDatabase, TEST_ENGINES, type TestDatabase } from "../support/engines.js";
 import { call, tokenFor } from "../support/http.js";
 import { type ServiceProcess, startDemo } from "../support/service-process.js";
+import { until } from "../support/wait.js";
 
 const ADMIN_PW = "admin-password-1";
 
@@ -30,18 +31,6 @@ async function storedSum(
     return points.reduce((a, p) => a + p.value, 0);
   } finally {
     await store.close();
-  }
-}
-
-async function until(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -7,20 +7,9 @@ import { type ConsoleProcess, startConsoleProcess } from "../support/console-pro
 import { freshDatabase, type TestDatabase } from "../support/engines.js";
 import { call, tokenFor } from "../support/http.js";
 import { type ServiceProcess, startDemo } from "../support/service-process.js";
+import { load, until } from "../support/wait.js";
 
 const ADMIN_PW = "admin-password-1";
-
-async function until(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("services found through the name service", () => {
   let db: TestDatabase;
@@ -71,25 +60,11 @@ describe("services found through the name service", () => {
     expect(seen.size).toBe(3);
 
     const victim = three[0] as ServiceProcess;
-    let failed = 0;
-    let ok = 0;
-    const stopAt = Date.now() + 2500;
     setTimeout(() => void victim.kill(), 500);
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        while (Date.now() < stopAt) {
-          try {
-            await client.call("Echo", { text: "x" }, { idempotent: true });
-            ok++;
-          } catch {
-            failed++;
-          }
-        }
-      }),
-    );
+    const r = await load(2500, 10, () => client.call("Echo", { text: "x" }, { idempotent: true }));
     client.close();
-    expect(failed).toBe(0);
-    expect(ok).toBeGreaterThan(200);
+    expect(r.errors).toEqual([]);
+    expect(r.ok).toBeGreaterThan(200);
   });
 
   it("drains on graceful stop: not one failed call, even non-idempotent", async () => {
@@ -99,25 +74,12 @@ describe("services found through the name service", () => {
     const leaving = procs.find(
       (p) => p.proc.exitCode === null && p.proc.signalCode === null,
     ) as ServiceProcess;
-    let failed = 0;
-    let ok = 0;
-    const stopAt = Date.now() + 3000;
     setTimeout(() => void leaving.stop(), 300);
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        while (Date.now() < stopAt) {
-          try {
-            await client.call("Echo", { text: "x", delayMs: 2 });
-            ok++;
-          } catch {
-            failed++;
-          }
-        }
-      }),
-    );
+    // Not idempotent: a call that failed could not be retried.
+    const r = await load(3000, 10, () => client.call("Echo", { text: "x", delayMs: 2 }));
     client.close();
-    expect(failed).toBe(0);
-    expect(ok).toBeGreaterThan(200);
+    expect(r.errors).toEqual([]);
+    expect(r.ok).toBeGreaterThan(200);
   });
 
   it("propagates the caller's deadline to the next hop", async () => {

@@ -7,26 +7,7 @@ import { encodeRequest, PREFACE } from "../../src/core/wire/frame.js";
 import { EchoService } from "../../src/gen/msec/demo/v1/demo_pb.js";
 import { createClient } from "../../src/runtime/index.js";
 import { type ServiceProcess, startDemo } from "../support/service-process.js";
-
-/** Run `fn` from `workers` loops until `ms` passes; count successes and failures. */
-async function load(ms: number, workers: number, fn: () => Promise<unknown>) {
-  const until = Date.now() + ms;
-  const result = { ok: 0, failed: 0, errors: [] as string[] };
-  await Promise.all(
-    Array.from({ length: workers }, async () => {
-      while (Date.now() < until) {
-        try {
-          await fn();
-          result.ok++;
-        } catch (e) {
-          result.failed++;
-          if (result.errors.length < 5) result.errors.push(String(e));
-        }
-      }
-    }),
-  );
-  return result;
-}
+import { load } from "../support/wait.js";
 
 describe("one port, two protocols", () => {
   let echo: ServiceProcess;

@@ -2,7 +2,7 @@ import { MsecError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { type HistogramValue, type MetricKind, MINUTE_MS } from "../../core/schemas/monitor.js";
 import type { Store } from "../store/index.js";
-import type { Db } from "../store/schema.js";
+import type { Db, MetricHoursTable } from "../store/schema.js";
 import { DAY_MS, HOUR_MS } from "./buckets.js";
 import { mergeHistograms } from "./histogram.js";
 
@@ -93,18 +93,8 @@ export interface MinuteRow {
   hist: string | null;
 }
 
-export interface HourRow {
-  service: string;
-  attr: string;
-  instance: string;
-  hour: number;
-  value: number;
-  samples: number;
-  min: number;
-  max: number;
-  last: number;
-  hist: string | null;
-}
+/** One rolled-up hour, as the `metric_hours` table holds it. */
+export type HourRow = MetricHoursTable;
 
 interface HourAcc {
   row: MinuteRow;
