@@ -79,3 +79,17 @@ describe("binary frames", () => {
     expect(() => reader.push(header)).toThrow(/over the limit of 1024/);
   });
 });
+
+describe("string bodies", () => {
+  it("writes a JSON string body into the frame as UTF-8, same bytes as a buffer body", () => {
+    const text = '{"text":"héllo 你好"}';
+    const a = encodeRequest(3, FLAG_JSON, 0, "M/x", "t", text);
+    const b = encodeRequest(3, FLAG_JSON, 0, "M/x", "t", Buffer.from(text));
+    expect(a.equals(b)).toBe(true);
+    expect(
+      encodeResponse(3, FLAG_JSON, undefined, text).equals(
+        encodeResponse(3, FLAG_JSON, undefined, Buffer.from(text)),
+      ),
+    ).toBe(true);
+  });
+});

@@ -82,14 +82,15 @@ export function encodeRequest(
   timeoutMs: number,
   method: string,
   traceId: string,
-  body: Uint8Array,
+  body: Uint8Array | string,
 ): Buffer {
   const methodLen = Buffer.byteLength(method);
   const traceLen = traceId.length;
   if (methodLen > 255)
     throw new MsecError("invalid_argument", `method name over 255 bytes: ${method.slice(0, 40)}…`);
   if (traceLen > 255) throw new MsecError("invalid_argument", "trace id over 255 characters");
-  const total = HEAD + 4 + 1 + methodLen + 1 + traceLen + body.length;
+  const bodyLen = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+  const total = HEAD + 4 + 1 + methodLen + 1 + traceLen + bodyLen;
   const buf = Buffer.allocUnsafe(total);
   buf.writeUInt32BE(total - 4, 0);
   buf[4] = FrameKind.request;
@@ -100,7 +101,7 @@ export function encodeRequest(
   let at = 15 + buf.write(method, 15, "utf8");
   buf[at++] = traceLen;
   at += buf.write(traceId, at, "latin1");
-  buf.set(body, at);
+  writeBody(buf, body, at);
   return buf;
 }
 
@@ -108,17 +109,23 @@ export function encodeResponse(
   id: number,
   flags: number,
   code: ErrorCode | undefined,
-  body: Uint8Array,
+  body: Uint8Array | string,
 ): Buffer {
-  const total = HEAD + 1 + body.length;
+  const total = HEAD + 1 + (typeof body === "string" ? Buffer.byteLength(body) : body.length);
   const buf = Buffer.allocUnsafe(total);
   buf.writeUInt32BE(total - 4, 0);
   buf[4] = FrameKind.response;
   buf[5] = flags;
   buf.writeUInt32BE(id, 6);
   buf[10] = code === undefined ? 0 : (CODE_INDEX.get(code) ?? CODE_INDEX.get("unknown") ?? 2);
-  buf.set(body, 11);
+  writeBody(buf, body, 11);
   return buf;
+}
+
+/** JSON bodies arrive as strings and are written straight into the frame (one copy, not two). */
+function writeBody(buf: Buffer, body: Uint8Array | string, at: number): void {
+  if (typeof body === "string") buf.write(body, at, "utf8");
+  else buf.set(body, at);
 }
 
 export function encodeError(id: number, code: ErrorCode, message: string): Buffer {

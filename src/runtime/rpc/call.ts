@@ -5,7 +5,7 @@ import type { Route } from "./routes.js";
 
 /** The outcome of serving one call, in a form both protocols can write out. */
 export type Served =
-  | { ok: true; reply: Uint8Array }
+  | { ok: true; reply: Uint8Array | string }
   | { ok: false; code: ErrorCode; message: string };
 
 /**

@@ -145,7 +145,7 @@ export class RpcClient {
   /** Call a JSON method: `Echo` (on this service) or a full `pkg.Service/Method`. */
   async call<T = unknown>(method: string, request: unknown, opts: CallOptions = {}): Promise<T> {
     const path = method.includes("/") ? method : `${this.service}/${method}`;
-    const body = Buffer.from(JSON.stringify(request ?? {}), "utf8");
+    const body = JSON.stringify(request ?? {});
     const reply = await this.invoke(path, FLAG_JSON, body, opts);
     return (reply.length === 0 ? undefined : JSON.parse(reply.toString("utf8"))) as T;
   }
@@ -178,7 +178,7 @@ export class RpcClient {
   private async invoke(
     path: string,
     flags: number,
-    body: Uint8Array,
+    body: Uint8Array | string,
     opts: CallOptions,
   ): Promise<Buffer> {
     if (this.closed)

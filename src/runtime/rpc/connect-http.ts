@@ -125,7 +125,8 @@ async function serveHttp(
   }
   res.writeHead(200, {
     "content-type": contentType,
-    "content-length": served.reply.length,
+    "content-length":
+      typeof served.reply === "string" ? Buffer.byteLength(served.reply) : served.reply.length,
     "x-msec-trace-id": ctx.traceId,
   });
   res.end(served.reply);

@@ -106,7 +106,7 @@ export class ClientConnection {
     flags: number,
     timeoutMs: number,
     traceId: string,
-    body: Uint8Array,
+    body: Uint8Array | string,
   ): Promise<Reply> {
     try {
       if (this.state === "connecting") await this.ready;

@@ -32,7 +32,8 @@ export interface Route {
   decodeBinary(body: Buffer): unknown;
   decodeJson(body: Buffer): unknown;
   encodeBinary(reply: unknown): Uint8Array;
-  encodeJson(reply: unknown): Uint8Array;
+  /** JSON text: frames and HTTP bodies take it without another copy. */
+  encodeJson(reply: unknown): string;
   /** Whether the binary framing carries protobuf (else JSON both ways). */
   proto: boolean;
   handler: (request: unknown, ctx: CallContext) => unknown;
@@ -50,14 +51,14 @@ export function jsonRoute(path: string, handler: JsonHandler): Route {
       );
     }
   };
-  const encode = (reply: unknown) => Buffer.from(JSON.stringify(reply ?? null), "utf8");
+  const encodeJson = (reply: unknown) => JSON.stringify(reply ?? null);
   return {
     path,
     proto: false,
     decodeBinary: decode,
     decodeJson: decode,
-    encodeBinary: encode,
-    encodeJson: encode,
+    encodeBinary: (reply) => Buffer.from(encodeJson(reply), "utf8"),
+    encodeJson,
     handler,
   };
 }
@@ -87,11 +88,8 @@ export function protoRoutes<S extends DescService>(service: S, impl: ProtoImpl<S
       encodeBinary: (reply) =>
         toBinary(method.output, create(method.output, reply as MessageInitShape<DescMessage>)),
       encodeJson: (reply) =>
-        Buffer.from(
-          JSON.stringify(
-            toJson(method.output, create(method.output, reply as MessageInitShape<DescMessage>)),
-          ),
-          "utf8",
+        JSON.stringify(
+          toJson(method.output, create(method.output, reply as MessageInitShape<DescMessage>)),
         ),
       handler: fn,
     });
