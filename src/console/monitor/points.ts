@@ -86,7 +86,6 @@ interface AttrSpan {
 interface SqliteStatements {
   get: SQLite.Statement;
   upsert: SQLite.Statement;
-  add: SQLite.Statement;
   attr: SQLite.Statement;
 }
 
@@ -102,10 +101,6 @@ function sqliteStatements(database: SQLite.Database): SqliteStatements {
       upsert: database.prepare(
         `insert into metric_points (service, attr, instance, minute, value, hist) values (?, ?, ?, ?, ?, ?)
          on conflict (service, attr, instance, minute) do update set value = excluded.value, hist = excluded.hist`,
-      ),
-      add: database.prepare(
-        `insert into metric_points (service, attr, instance, minute, value, hist) values (?, ?, '*', ?, ?, null)
-         on conflict (service, attr, instance, minute) do update set value = metric_points.value + excluded.value`,
       ),
       attr: database.prepare(
         `insert into metric_attrs (service, attr, kind, first_minute, last_minute) values (?, ?, ?, ?, ?)
@@ -149,10 +144,15 @@ function writeSqliteRows(
 ): void {
   database.transaction(() => {
     for (const r of rows) {
+      if (!r.hist) {
+        // The table's triggers move the service total (migration 0003).
+        st.upsert.run(service, r.attr, instance, r.minute, r.value, null);
+        continue;
+      }
       const old = st.get.get(service, r.attr, instance, r.minute) as
         | { value: number; hist: string | null }
         | undefined;
-      if (r.hist) {
+      {
         const total = st.get.get(service, r.attr, TOTAL, r.minute) as
           | { value: number; hist: string | null }
           | undefined;
@@ -166,9 +166,6 @@ function writeSqliteRows(
           (total?.value ?? 0) - (old?.value ?? 0) + r.value,
           hist ? JSON.stringify(hist) : null,
         );
-      } else {
-        st.upsert.run(service, r.attr, instance, r.minute, r.value, null);
-        st.add.run(service, r.attr, r.minute, r.value - (old?.value ?? 0));
       }
     }
     for (const [attr, k] of kinds) st.attr.run(service, attr, k.kind, k.first, k.last);

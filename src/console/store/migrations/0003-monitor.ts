@@ -28,6 +28,25 @@ export function monitor(engine: Engine) {
         .column("minute")
         .execute();
 
+      if (engine === "sqlite") {
+        // SQLite keeps the service totals itself: each plain point written for an
+        // instance moves the total by what it adds or changes, inside the same statement
+        // (no read and second write from JavaScript per point). Histograms are merged in JS.
+        await sql`create trigger metric_points_total_insert after insert on metric_points
+          when new.instance <> '*' and new.hist is null
+          begin
+            insert into metric_points (service, attr, instance, minute, value, hist)
+            values (new.service, new.attr, '*', new.minute, new.value, null)
+            on conflict (service, attr, instance, minute) do update set value = metric_points.value + excluded.value;
+          end`.execute(db);
+        await sql`create trigger metric_points_total_update after update of value on metric_points
+          when new.instance <> '*' and new.hist is null
+          begin
+            update metric_points set value = value + new.value - old.value
+            where service = new.service and attr = new.attr and instance = '*' and minute = new.minute;
+          end`.execute(db);
+      }
+
       await db.schema
         .createTable("metric_attrs")
         .addColumn("service", "text", (c) => c.notNull())
