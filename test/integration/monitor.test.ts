@@ -127,6 +127,33 @@ describe.each(TEST_ENGINES)("metrics from services to the console [%s]", (engine
     expect(await storedSum(db.url, "Shop.Cart", "orders placed")).toBe(3);
     expect(await storedSum(db.url, "Shop.Cart", "VIP level 28 logins")).toBe(2);
 
+    // Several instances in one request (as an agent sends its machine's minute).
+    const many = await call(consoleProc.url, "POST", "/metrics/ingest", {
+      token,
+      body: {
+        batches: ["10.0.0.1:80", "10.0.0.2:80"].map((instance) => ({
+          service: "Shop.Cart",
+          instance,
+          minutes: [
+            {
+              minute,
+              points: [
+                { attr: "carts", kind: "counter", value: 2 },
+                { attr: "x", kind: "gauge", value: "bad" },
+              ],
+            },
+          ],
+        })),
+      },
+    });
+    expect(many.status).toBe(400);
+    expect(many.body.accepted).toBe(2);
+    expect(many.body.rejected.map((x: { at: string }) => x.at)).toEqual([
+      "batches.0.minutes.0.points.1.value",
+      "batches.1.minutes.0.points.1.value",
+    ]);
+    expect(await storedSum(db.url, "Shop.Cart", "carts")).toBe(4);
+
     const envelope = await call(consoleProc.url, "POST", "/metrics/ingest", {
       token,
       body: { service: "nodots", instance: "x", minutes: [] },

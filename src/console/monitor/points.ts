@@ -34,16 +34,61 @@ interface Row {
  * engine gets its bulk path: prepared statements in one synchronous transaction on
  * SQLite, array parameters (`unnest`) on PostgreSQL. The store suite checks both agree.
  */
-export async function writePoints(
+export function writePoints(
   store: Store,
   service: string,
   instance: string,
   minutes: readonly MinutePoints[],
 ): Promise<number> {
+  return writeBatches(store, [{ service, instance, minutes }]);
+}
+
+/** Several instances' points (an agent's machine, one minute) in ONE transaction. */
+export interface InstanceBatch {
+  service: string;
+  instance: string;
+  minutes: readonly MinutePoints[];
+}
+
+/**
+ * `writePoints` for many instances at once. One commit for a whole batch is what makes
+ * ingest fast: a commit costs about as much as thousands of row writes.
+ */
+export async function writeBatches(
+  store: Store,
+  batches: readonly InstanceBatch[],
+): Promise<number> {
+  const planned = batches.map(plan).filter((p) => p.rows.length > 0);
+  if (planned.length === 0) return 0;
+  if (store.native.engine === "sqlite") {
+    const database = store.native.database;
+    await onSqliteConnection(store.db, () => writeSqlite(database, planned));
+  } else {
+    await store.transaction(async (tx) => {
+      for (const { service, instance, rows, kinds } of planned) {
+        const plain = rows.filter((r) => !r.hist);
+        for (let i = 0; i < plain.length; i += 5000)
+          await writePlainPostgres(tx, service, instance, plain.slice(i, i + 5000));
+        for (const r of rows) if (r.hist) await writeHistogram(tx, service, instance, r);
+        await upsertAttrs(tx, service, kinds);
+      }
+    });
+  }
+  return planned.reduce((n, p) => n + p.rows.length, 0);
+}
+
+interface Planned {
+  service: string;
+  instance: string;
+  rows: Row[];
+  kinds: Map<string, AttrSpan>;
+}
+
+function plan(batch: InstanceBatch): Planned {
   // The last point for an (attribute, minute) wins, as a resend would.
   const byKey = new Map<string, Row>();
   const kinds = new Map<string, AttrSpan>();
-  for (const m of minutes) {
+  for (const m of batch.minutes) {
     for (const p of m.points) {
       byKey.set(`${p.attr}\u0000${m.minute}`, {
         attr: p.attr,
@@ -60,21 +105,7 @@ export async function writePoints(
       }
     }
   }
-  if (byKey.size === 0) return 0;
-  const rows = [...byKey.values()];
-  if (store.native.engine === "sqlite") {
-    const database = store.native.database;
-    await onSqliteConnection(store.db, () => writeSqlite(database, service, instance, rows, kinds));
-  } else {
-    await store.transaction(async (tx) => {
-      const plain = rows.filter((r) => !r.hist);
-      for (let i = 0; i < plain.length; i += 5000)
-        await writePlainPostgres(tx, service, instance, plain.slice(i, i + 5000));
-      for (const r of rows) if (r.hist) await writeHistogram(tx, service, instance, r);
-      await upsertAttrs(tx, service, kinds);
-    });
-  }
-  return rows.length;
+  return { service: batch.service, instance: batch.instance, rows: [...byKey.values()], kinds };
 }
 
 interface AttrSpan {
@@ -115,61 +146,54 @@ function sqliteStatements(database: SQLite.Database): SqliteStatements {
 }
 
 /** SQLite: one synchronous transaction, so nothing else runs on the connection meanwhile. */
-function writeSqlite(
-  database: SQLite.Database,
-  service: string,
-  instance: string,
-  rows: Row[],
-  kinds: Map<string, AttrSpan>,
-): void {
+function writeSqlite(database: SQLite.Database, planned: readonly Planned[]): void {
   const st = sqliteStatements(database);
   // Metric points may skip the fsync at commit (WAL with synchronous=NORMAL): a killed
   // process still loses nothing, a power cut may lose the last seconds of points. The
   // connection is ours alone for this synchronous stretch, so nothing else runs under it.
   database.pragma("synchronous = NORMAL");
   try {
-    writeSqliteRows(database, st, service, instance, rows, kinds);
+    database.transaction(() => {
+      for (const p of planned) writeSqliteRows(st, p.service, p.instance, p.rows, p.kinds);
+    })();
   } finally {
     database.pragma("synchronous = FULL");
   }
 }
 
 function writeSqliteRows(
-  database: SQLite.Database,
   st: SqliteStatements,
   service: string,
   instance: string,
   rows: Row[],
   kinds: Map<string, AttrSpan>,
 ): void {
-  database.transaction(() => {
-    for (const r of rows) {
-      if (!r.hist) {
-        // The table's triggers move the service total (migration 0003).
-        st.upsert.run(service, r.attr, instance, r.minute, r.value, null);
-        continue;
-      }
-      const old = st.get.get(service, r.attr, instance, r.minute) as
+  for (const r of rows) {
+    if (!r.hist) {
+      // The table's triggers move the service total (migration 0003).
+      st.upsert.run(service, r.attr, instance, r.minute, r.value, null);
+      continue;
+    }
+    const old = st.get.get(service, r.attr, instance, r.minute) as
+      | { value: number; hist: string | null }
+      | undefined;
+    {
+      const total = st.get.get(service, r.attr, TOTAL, r.minute) as
         | { value: number; hist: string | null }
         | undefined;
-      {
-        const total = st.get.get(service, r.attr, TOTAL, r.minute) as
-          | { value: number; hist: string | null }
-          | undefined;
-        const hist = mergeHist(subtractHist(parseHist(total?.hist), parseHist(old?.hist)), r.hist);
-        st.upsert.run(service, r.attr, instance, r.minute, r.value, JSON.stringify(r.hist));
-        st.upsert.run(
-          service,
-          r.attr,
-          TOTAL,
-          r.minute,
-          (total?.value ?? 0) - (old?.value ?? 0) + r.value,
-          hist ? JSON.stringify(hist) : null,
-        );
-      }
+      const hist = mergeHist(subtractHist(parseHist(total?.hist), parseHist(old?.hist)), r.hist);
+      st.upsert.run(service, r.attr, instance, r.minute, r.value, JSON.stringify(r.hist));
+      st.upsert.run(
+        service,
+        r.attr,
+        TOTAL,
+        r.minute,
+        (total?.value ?? 0) - (old?.value ?? 0) + r.value,
+        hist ? JSON.stringify(hist) : null,
+      );
     }
-    for (const [attr, k] of kinds) st.attr.run(service, attr, k.kind, k.first, k.last);
-  })();
+  }
+  for (const [attr, k] of kinds) st.attr.run(service, attr, k.kind, k.first, k.last);
 }
 
 /** PostgreSQL: read the old values, write the new ones, add the differences to the totals — three statements. */

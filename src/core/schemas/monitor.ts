@@ -69,6 +69,9 @@ export const IngestBatch = z.object({
 });
 export type IngestBatch = z.infer<typeof IngestBatch>;
 
+/** Many instances' batches in one request and one commit (an agent's machine, each minute). */
+export const IngestBatches = z.object({ batches: z.array(IngestBatch).min(1).max(1000) });
+
 export const IngestResult = z.object({
   accepted: z.number().int(),
   /** Refused points: where (`minutes.0.points.3`), which attribute if readable, and why. */
