@@ -88,6 +88,8 @@ export class RpcClient {
   private readonly mode: BalancerMode;
   private readonly log: Logger;
   private started: Promise<void> | undefined;
+  /** Set once the resolver has a list (or gave up waiting): calls then skip the await. */
+  private ready = false;
   private closed = false;
 
   constructor(
@@ -183,7 +185,7 @@ export class RpcClient {
   ): Promise<Buffer> {
     if (this.closed)
       throw new MsecError("failed_precondition", `client of ${this.service} is closed`);
-    if (this.resolver) await this.ensureStarted();
+    if (this.resolver && !this.ready) await this.ensureStarted();
     const parent = currentCall();
     const now = Date.now();
     const own = now + (opts.timeoutMs ?? this.opts.timeoutMs ?? 3000);
@@ -265,7 +267,12 @@ export class RpcClient {
   private ensureStarted(): Promise<void> {
     if (!this.started) {
       const resolver = this.resolver as Resolver;
-      this.started = resolver.start().then(() => resolver.ready(this.opts.timeoutMs ?? 3000));
+      this.started = resolver
+        .start()
+        .then(() => resolver.ready(this.opts.timeoutMs ?? 3000))
+        .then(() => {
+          this.ready = true;
+        });
     }
     return this.started;
   }
