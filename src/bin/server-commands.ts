@@ -120,13 +120,18 @@ export function registerServerCommands(program: Command): void {
         name: "msec-up-demo",
         role: "operator",
       });
-      demo = await startDemo({
-        consoleUrl: running.url,
-        token,
-        dataDir: flags.dataDir,
-        portBase: Number(flags.demoPort),
-      });
-      for (const line of demo.lines) out(`service: ${line}`);
+      try {
+        demo = await startDemo({
+          consoleUrl: running.url,
+          token,
+          dataDir: flags.dataDir,
+          portBase: Number(flags.demoPort),
+        });
+        for (const line of demo.lines) out(`service: ${line}`);
+      } catch (e) {
+        // The console is what matters; a busy demo port should not take it down.
+        out(`demo services not started: ${(e as Error).message} (try --demo-port 0, or --no-demo)`);
+      }
     }
     out(`logs:    ${relative(process.cwd(), resolve(logFile)) || logFile}`);
     out("Press Ctrl-C to stop.");
