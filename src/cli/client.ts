@@ -31,6 +31,11 @@ export class ApiClient {
     return this.call("PATCH", path, body, schema);
   }
 
+  /** POST raw bytes (application/octet-stream), e.g. an artifact upload. */
+  postBytes<S extends z.ZodType>(path: string, bytes: Uint8Array, schema: S): Promise<z.output<S>> {
+    return this.call("POST", path, bytes, schema);
+  }
+
   async put(path: string, body: unknown): Promise<void> {
     await this.raw("PUT", path, body);
   }
@@ -60,13 +65,15 @@ export class ApiClient {
   async raw(method: string, path: string, body: unknown): Promise<Response> {
     const url = `${this.base}/api/v1${path}`;
     const headers = { ...this.headers };
-    if (body !== undefined) headers["content-type"] = "application/json";
+    const bytes = body instanceof Uint8Array;
+    if (body !== undefined)
+      headers["content-type"] = bytes ? "application/octet-stream" : "application/json";
     let res: Response;
     try {
       res = await fetch(url, {
         method,
         headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(bytes ? { body } : body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(30_000),
       });
     } catch (e) {

@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { VERSION } from "../core/version.js";
 import { registerAlarmCommands } from "./commands/alarm.js";
+import { registerArtifactCommands } from "./commands/artifact.js";
 import { registerAuditCommands } from "./commands/audit.js";
 import { registerAuthCommands } from "./commands/auth.js";
 import { registerMetricCommands } from "./commands/metric.js";
@@ -37,6 +38,7 @@ export function createProgram(registerServerCommands: (program: Command) => void
   registerServiceCommands(program);
   registerMetricCommands(program);
   registerAlarmCommands(program);
+  registerArtifactCommands(program);
   // Every subcommand reports usage errors through exitOverride instead of exiting.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

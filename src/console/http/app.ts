@@ -3,6 +3,7 @@ import cookie from "@fastify/cookie";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { MsecError } from "../../core/errors.js";
 import { alarmRoutes } from "../alarm/routes.js";
+import { artifactRoutes } from "../artifacts/routes.js";
 import { auditRoutes } from "../audit/routes.js";
 import { authRoutes } from "../auth/routes.js";
 import type { ConsoleContext } from "../context.js";
@@ -58,6 +59,7 @@ export async function buildApp(ctx: ConsoleContext, opts: AppOptions): Promise<F
       monitorIngestRoutes(api, ctx);
       monitorQueryRoutes(api, ctx);
       alarmRoutes(api, ctx);
+      artifactRoutes(api, ctx);
     },
     { prefix: API_PREFIX },
   );

@@ -64,6 +64,7 @@ export interface Schema {
   metric_points: MetricPointsTable;
   metric_attrs: MetricAttrsTable;
   metric_hours: MetricHoursTable;
+  artifacts: ArtifactsTable;
 }
 
 /** One attribute of one instance (or `*`, the service total) in one minute. */
@@ -230,3 +231,22 @@ export type AlarmRow = Selectable<AlarmsTable>;
 export type AlarmEventRow = Selectable<AlarmEventsTable>;
 export type AlarmSilenceRow = Selectable<AlarmSilencesTable>;
 export type AlarmReceiverRow = Selectable<AlarmReceiversTable>;
+
+/** One immutable version of an artifact; `content` holds the bytes. */
+export interface ArtifactsTable {
+  id: Generated<number>;
+  service: string;
+  kind: string;
+  version: number;
+  sha256: string;
+  size: number;
+  /** base64 ed25519 signature over `msec-artifact-v1\n<sha256>`. */
+  signature: string;
+  uploaded_by: string;
+  uploaded_at: number;
+  note: string;
+  name: string | null;
+  content: Buffer | Uint8Array;
+}
+
+export type ArtifactRow = Selectable<ArtifactsTable>;

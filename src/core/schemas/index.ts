@@ -1,4 +1,5 @@
 export * from "./alarm.js";
+export * from "./artifact.js";
 export * from "./auth.js";
 export * from "./common.js";
 export * from "./monitor.js";

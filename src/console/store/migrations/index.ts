@@ -5,6 +5,7 @@ import { naming } from "./0002-naming.js";
 import { monitor } from "./0003-monitor.js";
 import { alarms } from "./0004-alarms.js";
 import { rollups } from "./0005-rollups.js";
+import { artifacts } from "./0006-artifacts.js";
 
 /**
  * Every schema version the code knows, oldest first. Names sort in order and are
@@ -18,5 +19,6 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "0003-monitor": monitor(engine),
     "0004-alarms": alarms(engine),
     "0005-rollups": rollups(engine),
+    "0006-artifacts": artifacts(engine),
   };
 }
