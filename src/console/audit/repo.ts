@@ -29,6 +29,15 @@ export async function recordAudit(db: Db, event: AuditEvent, now: number): Promi
     .execute();
 }
 
+/** A change the console made on its own (first start, recovery, `msec up`), from this host. */
+export function recordSystemAudit(
+  db: Db,
+  event: { action: string; target: string; details?: Record<string, unknown> },
+  now: number,
+): Promise<void> {
+  return recordAudit(db, { ...event, actor: "system", sourceIp: "local", outcome: "ok" }, now);
+}
+
 export async function queryAudit(db: Db, query: AuditQuery): Promise<AuditEntry[]> {
   let q = db.selectFrom("audit_log").selectAll();
   if (query.before !== undefined) q = q.where("id", "<", query.before);

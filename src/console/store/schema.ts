@@ -65,6 +65,13 @@ export interface Schema {
   metric_attrs: MetricAttrsTable;
   metric_hours: MetricHoursTable;
   artifacts: ArtifactsTable;
+  leases: LeasesTable;
+  alarm_receivers: AlarmReceiversTable;
+  alarm_rules: AlarmRulesTable;
+  alarm_states: AlarmStatesTable;
+  alarms: AlarmsTable;
+  alarm_events: AlarmEventsTable;
+  alarm_silences: AlarmSilencesTable;
 }
 
 /** One attribute of one instance (or `*`, the service total) in one minute. */
@@ -137,15 +144,6 @@ export interface MetricHoursTable {
 }
 
 // Alarms and leases (migration 0004-alarms); merged into Schema above.
-export interface Schema {
-  leases: LeasesTable;
-  alarm_receivers: AlarmReceiversTable;
-  alarm_rules: AlarmRulesTable;
-  alarm_states: AlarmStatesTable;
-  alarms: AlarmsTable;
-  alarm_events: AlarmEventsTable;
-  alarm_silences: AlarmSilencesTable;
-}
 
 /** Work that must run on one console replica at a time, held until `expires_at` (ms). */
 export interface LeasesTable {

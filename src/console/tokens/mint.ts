@@ -1,8 +1,8 @@
 import type { Role } from "../../core/roles.js";
-import { recordAudit } from "../audit/repo.js";
+import { recordSystemAudit } from "../audit/repo.js";
 import type { Store } from "../store/index.js";
-import { findUser, getUser } from "../users/repo.js";
-import { createToken } from "./repo.js";
+import { findUser, firstAdmin, getUser } from "../users/repo.js";
+import { createToken, deleteTokenByName } from "./repo.js";
 
 /** A token for a process started next to the console (no HTTP, no password): replaces its namesake. */
 export async function mintLocalToken(
@@ -14,35 +14,23 @@ export async function mintLocalToken(
     // The named user, or (if it was removed) any admin.
     const user =
       (await findUser(tx, opts.username)) ??
-      (await tx
-        .selectFrom("users")
-        .selectAll()
-        .where("role", "=", "admin")
-        .orderBy("id")
-        .executeTakeFirst()) ??
+      (await firstAdmin(tx)) ??
       (await getUser(tx, opts.username));
-    await tx
-      .deleteFrom("api_tokens")
-      .where("user_id", "=", user.id)
-      .where("name", "=", opts.name)
-      .execute();
+    await deleteTokenByName(tx, user.id, opts.name);
     const { row, secret } = await createToken(
       tx,
       { userId: user.id, name: opts.name, role: opts.role, expiresAt: null },
       now,
     );
-    await recordAudit(
+    await recordSystemAudit(
       tx,
       {
-        actor: "system",
         action: "token.create",
         target: `token:${row.id}`,
-        sourceIp: "local",
-        outcome: "ok",
         details: {
           name: opts.name,
           role: opts.role,
-          owner: opts.username,
+          owner: user.username,
           reason: "local process",
         },
       },

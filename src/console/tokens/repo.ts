@@ -94,6 +94,14 @@ export async function deleteUserTokens(db: Db, userId: number): Promise<void> {
   await db.deleteFrom("api_tokens").where("user_id", "=", userId).execute();
 }
 
+export async function deleteTokenByName(db: Db, userId: number, name: string): Promise<void> {
+  await db
+    .deleteFrom("api_tokens")
+    .where("user_id", "=", userId)
+    .where("name", "=", name)
+    .execute();
+}
+
 export async function deleteToken(db: Db, id: number): Promise<void> {
   await db.deleteFrom("api_tokens").where("id", "=", id).execute();
 }

@@ -1,9 +1,9 @@
 import { isMsecError, MsecError } from "../../core/errors.js";
 import { Password } from "../../core/schemas/auth.js";
-import { recordAudit } from "../audit/repo.js";
+import { recordSystemAudit } from "../audit/repo.js";
 import { generatePassword, hashPassword } from "../auth/secrets.js";
 import { deleteUserSessions } from "../auth/sessions.js";
-import type { Store } from "../store/index.js";
+import type { Db, Store } from "../store/index.js";
 import { deleteUserTokens } from "../tokens/repo.js";
 import { countUsers, findUser, insertUser, setUserPassword, setUserRole } from "./repo.js";
 
@@ -22,24 +22,15 @@ export async function ensureAdmin(
   now: number,
 ): Promise<AdminBootstrap> {
   if ((await countUsers(store.db)) > 0) return { kind: "existing" };
-  checkGivenPassword(givenPassword);
-  const password = givenPassword ?? generatePassword();
-  const passwordHash = await hashPassword(password);
+  const secret = await adminSecret(givenPassword);
   try {
     await store.transaction(async (tx) => {
-      await insertUser(
-        tx,
-        { username: "admin", passwordHash, role: "admin", mustChangePassword: !givenPassword },
-        now,
-      );
-      await recordAudit(
+      await insertAdmin(tx, secret, now);
+      await recordSystemAudit(
         tx,
         {
-          actor: "system",
           action: "user.create",
           target: "user:admin",
-          sourceIp: "local",
-          outcome: "ok",
           details: { role: "admin", reason: "first start" },
         },
         now,
@@ -50,7 +41,12 @@ export async function ensureAdmin(
     if (isMsecError(e) && e.code === "already_exists") return { kind: "existing" };
     throw e;
   }
-  return { kind: "created", username: "admin", password, generated: !givenPassword };
+  return {
+    kind: "created",
+    username: "admin",
+    password: secret.password,
+    generated: secret.generated,
+  };
 }
 
 /**
@@ -63,37 +59,55 @@ export async function recoverAdmin(
   givenPassword: string | undefined,
   now: number,
 ): Promise<{ password: string; generated: boolean }> {
-  checkGivenPassword(givenPassword);
-  const password = givenPassword ?? generatePassword();
-  const passwordHash = await hashPassword(password);
+  const secret = await adminSecret(givenPassword);
   await store.transaction(async (tx) => {
     const existing = await findUser(tx, "admin");
     if (existing) {
-      await setUserPassword(tx, existing.id, passwordHash, !givenPassword, now);
+      await setUserPassword(tx, existing.id, secret.passwordHash, secret.generated, now);
       await setUserRole(tx, existing.id, "admin", now);
       await deleteUserSessions(tx, existing.id);
       await deleteUserTokens(tx, existing.id);
     } else {
-      await insertUser(
-        tx,
-        { username: "admin", passwordHash, role: "admin", mustChangePassword: !givenPassword },
-        now,
-      );
+      await insertAdmin(tx, secret, now);
     }
-    await recordAudit(
+    await recordSystemAudit(
       tx,
       {
-        actor: "system",
         action: "user.recover-admin",
         target: "user:admin",
-        sourceIp: "local",
-        outcome: "ok",
         details: { reason: "msec recover-admin" },
       },
       now,
     );
   });
-  return { password, generated: !givenPassword };
+  return { password: secret.password, generated: secret.generated };
+}
+
+interface AdminSecret {
+  password: string;
+  passwordHash: string;
+  /** Made up here (shown once, to be changed) rather than given in MSEC_ADMIN_PASSWORD. */
+  generated: boolean;
+}
+
+/** The given password (checked like any other) or a generated one, and its hash. */
+async function adminSecret(given: string | undefined): Promise<AdminSecret> {
+  checkGivenPassword(given);
+  const password = given ?? generatePassword();
+  return { password, passwordHash: await hashPassword(password), generated: given === undefined };
+}
+
+function insertAdmin(tx: Db, secret: AdminSecret, now: number) {
+  return insertUser(
+    tx,
+    {
+      username: "admin",
+      passwordHash: secret.passwordHash,
+      role: "admin",
+      mustChangePassword: secret.generated,
+    },
+    now,
+  );
 }
 
 function checkGivenPassword(password: string | undefined): void {

@@ -11,6 +11,16 @@ export async function findUserById(db: Db, id: number): Promise<UserRow | undefi
   return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
+/** The oldest admin, if any. */
+export async function firstAdmin(db: Db): Promise<UserRow | undefined> {
+  return db
+    .selectFrom("users")
+    .selectAll()
+    .where("role", "=", "admin")
+    .orderBy("id")
+    .executeTakeFirst();
+}
+
 export async function getUser(db: Db, username: string): Promise<UserRow> {
   const user = await findUser(db, username);
   if (!user) throw new MsecError("not_found", `no user named "${username}"`);
