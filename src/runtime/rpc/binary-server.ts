@@ -17,13 +17,14 @@ import { deadlineError, isThenable, type Served, ServerCallContext, serveCall } 
 import { newTraceId } from "./context.js";
 import { hostOf } from "./meter.js";
 import type { Dispatcher } from "./server.js";
+import { TickWriter } from "./tick-writer.js";
 
 /** The server side of one binary-protocol connection: many calls in flight, answered in any order. */
 export class BinaryConnection {
   private readonly reader: FrameReader;
   private readonly peer: string;
   private readonly peerHost: string;
-  private corked = false;
+  private readonly writer: TickWriter;
   private closed = false;
   /** Calls being served, so that they are cancelled if the caller goes away. */
   private readonly active = new Set<{ abort(reason: MsecError): void }>();
@@ -35,6 +36,7 @@ export class BinaryConnection {
   ) {
     this.peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`;
     this.peerHost = hostOf(this.peer);
+    this.writer = new TickWriter(socket);
     // Room for the frame header on top of the biggest message.
     this.reader = new FrameReader((f) => this.onFrame(f), d.maxMessageBytes + 600);
     socket.on("data", (chunk: Buffer) => this.push(chunk));
@@ -142,15 +144,6 @@ export class BinaryConnection {
   private finish(f: RequestFrame, started: number, code: string, frame: Buffer): void {
     this.d.meter?.record(f.method, this.peerHost, code, performance.now() - started);
     if (this.closed) return;
-    // Answers finishing in the same tick go out in one write.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(frame);
+    this.writer.write(frame);
   }
 }

@@ -8,6 +8,7 @@ import {
   FrameReader,
   PREFACE,
 } from "../../core/wire/frame.js";
+import { TickWriter } from "./tick-writer.js";
 
 export interface Reply {
   /** Undefined for success. */
@@ -40,7 +41,7 @@ export class ClientConnection {
   private readonly socket: net.Socket;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private corked = false;
+  private readonly writer: TickWriter;
   private state: "connecting" | "open" | "closed" = "connecting";
   private readonly ready: Promise<void>;
   /** Why the connection ended, once it has. */
@@ -56,6 +57,7 @@ export class ClientConnection {
     const { host, port } = splitAddr(addr);
     this.socket = net.connect({ host, port, noDelay: true });
     this.socket.write(PREFACE);
+    this.writer = new TickWriter(this.socket);
     const reader = new FrameReader((f) => this.onFrame(f), maxFrame + 600);
     this.ready = new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -149,15 +151,7 @@ export class ClientConnection {
         timeoutMs,
       });
       if (timeoutMs > 0 && this.sweeper === undefined) this.startSweeper();
-      if (!this.corked) {
-        this.corked = true;
-        this.socket.cork();
-        process.nextTick(() => {
-          this.corked = false;
-          this.socket.uncork();
-        });
-      }
-      this.socket.write(frame);
+      this.writer.write(frame);
     });
   }
 
