@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConsoleProcess, startConsoleProcess } from "../support/console-process.js";
 import { freshDatabase, TEST_ENGINES, type TestDatabase } from "../support/engines.js";
-import { call, login, tokenFor } from "../support/http.js";
+import { call, login, tokenFor, userToken } from "../support/http.js";
 
 const ADMIN_PW = "admin-password-1";
 
@@ -15,12 +15,7 @@ describe.each(TEST_ENGINES)("console API [%s]", (engine) => {
     db = await freshDatabase(engine);
     c = await startConsoleProcess({ db: db.url, env: { MSEC_ADMIN_PASSWORD: ADMIN_PW } });
     admin = await tokenFor(c.url, "admin", ADMIN_PW);
-    const r = await call(c.url, "POST", "/users", {
-      token: admin,
-      body: { username: "vera", password: "vera-password", role: "viewer" },
-    });
-    expect(r.status).toBe(201);
-    viewer = await tokenFor(c.url, "vera", "vera-password");
+    viewer = await userToken(c.url, admin, "vera", "viewer");
   });
   afterAll(async () => {
     await c?.stop();

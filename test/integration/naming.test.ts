@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceView } from "../../src/core/schemas/naming.js";
 import { type ConsoleProcess, runCli, startConsoleProcess } from "../support/console-process.js";
 import { freshDatabase, TEST_ENGINES, type TestDatabase } from "../support/engines.js";
-import { call, tokenFor } from "../support/http.js";
+import { call, tokenFor, userToken } from "../support/http.js";
 
 const ADMIN_PW = "admin-password-1";
 const PROTECTION_WINDOW_MS = 4000;
@@ -101,12 +101,7 @@ describe.each(TEST_ENGINES)("name service [%s]", (engine) => {
     db = await freshDatabase(engine);
     c = await startConsoleProcess({ db: db.url, env: ENV });
     admin = await tokenFor(c.url, "admin", ADMIN_PW);
-    const r = await call(c.url, "POST", "/users", {
-      token: admin,
-      body: { username: "vera", password: "vera-password", role: "viewer" },
-    });
-    expect(r.status).toBe(201);
-    viewer = await tokenFor(c.url, "vera", "vera-password");
+    viewer = await userToken(c.url, admin, "vera", "viewer");
   });
   afterAll(async () => {
     await c?.stop();

@@ -1,5 +1,5 @@
 import { randomBytes, verify } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   getArtifact,
   getArtifactContent,
@@ -12,29 +12,22 @@ import {
   type SigningKey,
   verifyArtifactSignature,
 } from "../../src/console/artifacts/signing.js";
-import { openStore, type Store } from "../../src/console/store/index.js";
-import { freshDatabase, TEST_ENGINES, type TestDatabase } from "../support/engines.js";
+import { openStore } from "../../src/console/store/index.js";
+import { TEST_ENGINES, useFreshStore } from "../support/engines.js";
 
 const now = 1_700_000_000_000;
 
 // The artifact store and its signing key, on every engine.
 describe.each(TEST_ENGINES)("artifact store [%s]", (engine) => {
-  let database: TestDatabase;
-  let store: Store;
+  const fresh = useFreshStore(engine);
   let key: SigningKey;
 
   beforeAll(async () => {
-    database = await freshDatabase(engine);
-    store = await openStore(database.url);
-    key = await loadOrCreateSigningKey(store.db, now);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.dispose();
+    key = await loadOrCreateSigningKey(fresh.store.db, now);
   });
 
   const upload = (service: string, kind: "package" | "config", content: Uint8Array, t = now) =>
-    store.transaction((tx) =>
+    fresh.store.transaction((tx) =>
       insertArtifact(
         tx,
         key,
@@ -49,13 +42,13 @@ describe.each(TEST_ENGINES)("artifact store [%s]", (engine) => {
     const c1 = await upload("Demo.Echo", "config", Buffer.from("cfg"), now + 2);
     const o1 = await upload("Demo.Other", "package", Buffer.from("x"), now + 3);
     expect([a1.version, a2.version, c1.version, o1.version]).toEqual([1, 2, 1, 1]);
-    const all = await listArtifacts(store.db, "Demo.Echo");
+    const all = await listArtifacts(fresh.store.db, "Demo.Echo");
     expect(all.map((a) => `${a.kind}:${a.version}`)).toEqual([
       "config:1",
       "package:2",
       "package:1",
     ]);
-    const pkgs = await listArtifacts(store.db, "Demo.Echo", "package");
+    const pkgs = await listArtifacts(fresh.store.db, "Demo.Echo", "package");
     expect(pkgs.map((a) => a.version)).toEqual([2, 1]);
   });
 
@@ -63,13 +56,13 @@ describe.each(TEST_ENGINES)("artifact store [%s]", (engine) => {
     const bytes = randomBytes(300_000);
     bytes[0] = 0;
     const m = await upload("Bin.Blob", "package", bytes);
-    const got = await getArtifactContent(store.db, "Bin.Blob", "package", m.version);
+    const got = await getArtifactContent(fresh.store.db, "Bin.Blob", "package", m.version);
     expect(Buffer.compare(got.content, bytes)).toBe(0);
     expect(got.meta.sha256).toBe(sha256Hex(bytes));
     expect(Number(got.meta.size)).toBe(bytes.length);
-    const meta = await getArtifact(store.db, "Bin.Blob", "package", m.version);
+    const meta = await getArtifact(fresh.store.db, "Bin.Blob", "package", m.version);
     expect(meta.uploaded_by).toBe("alice");
-    await expect(getArtifact(store.db, "Bin.Blob", "package", 99)).rejects.toMatchObject({
+    await expect(getArtifact(fresh.store.db, "Bin.Blob", "package", 99)).rejects.toMatchObject({
       code: "not_found",
     });
   });
@@ -85,9 +78,9 @@ describe.each(TEST_ENGINES)("artifact store [%s]", (engine) => {
   });
 
   it("creates the key once and reuses it on a second open", async () => {
-    const again = await loadOrCreateSigningKey(store.db, now + 10);
+    const again = await loadOrCreateSigningKey(fresh.store.db, now + 10);
     expect(again.publicKeyPem).toBe(key.publicKeyPem);
-    const second = await openStore(database.url);
+    const second = await openStore(fresh.url);
     try {
       const [a, b] = await Promise.all([
         loadOrCreateSigningKey(second.db, now + 20),

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../src/console/monitor/buckets.js";
 import { type MinutePoints, writePoints } from "../../src/console/monitor/points.js";
 import { exportMinute, latestPoints, renderExport } from "../../src/console/monitor/prometheus.js";
@@ -9,9 +9,8 @@ import {
 } from "../../src/console/monitor/query.js";
 import { runRetention } from "../../src/console/monitor/retention.js";
 import { queryTop } from "../../src/console/monitor/top.js";
-import { openStore, type Store } from "../../src/console/store/index.js";
 import type { IngestPoint } from "../../src/core/schemas/monitor.js";
-import { freshDatabase, TEST_ENGINES, type TestDatabase } from "../support/engines.js";
+import { TEST_ENGINES, useFreshStore } from "../support/engines.js";
 
 const MIN = 60_000;
 // A fixed "now": Tuesday 2026-03-10 12:00 UTC.
@@ -35,12 +34,9 @@ function minutes(from: number, n: number, fn: (i: number) => IngestPoint[]): Min
 }
 
 describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
-  let database: TestDatabase;
-  let store: Store;
+  const fresh = useFreshStore(engine);
 
   beforeAll(async () => {
-    database = await freshDatabase(engine);
-    store = await openStore(database.url);
     const today = NOW - 2 * HOUR_MS;
     // Two instances over the two hours before NOW, and the same minutes a day and a week back.
     for (const [back, base] of [
@@ -49,7 +45,7 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
       [7 * DAY_MS, 300],
     ] as const) {
       await writePoints(
-        store,
+        fresh.store,
         SVC,
         A,
         minutes(today - back, 120, (i) => [
@@ -59,23 +55,19 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
         ]),
       );
       await writePoints(
-        store,
+        fresh.store,
         SVC,
         B,
         minutes(today - back, 120, () => [counter("orders", 1), gauge("queue depth", 100)]),
       );
     }
   });
-  afterAll(async () => {
-    await store?.close();
-    await database?.dispose();
-  });
 
   it("lists services and their attributes", async () => {
-    expect(await listMetricServices(store.db)).toEqual([
+    expect(await listMetricServices(fresh.store.db)).toEqual([
       { service: SVC, attributes: 3, lastMinute: NOW - MIN },
     ]);
-    const attrs = await listAttributes(store.db, SVC);
+    const attrs = await listAttributes(fresh.store.db, SVC);
     expect(attrs.map((a) => [a.attr, a.kind])).toEqual([
       ["latency ms", "histogram"],
       ["orders", "counter"],
@@ -85,11 +77,11 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
       firstMinute: NOW - 7 * DAY_MS - 2 * HOUR_MS,
       lastMinute: NOW - MIN,
     });
-    expect(await listAttributes(store.db, "No.Such")).toEqual([]);
+    expect(await listAttributes(fresh.store.db, "No.Such")).toEqual([]);
   });
 
   it("reads a range of one instance and of the total, minute by minute", async () => {
-    const s = await querySeries(store, {
+    const s = await querySeries(fresh.store, {
       service: SVC,
       attr: "orders",
       instance: A,
@@ -109,7 +101,7 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
     expect(current?.values).toHaveLength(121);
     expect(current?.values.slice(0, 3)).toEqual([100, 101, 102]);
     expect(current?.values.at(-1)).toBeNull(); // NOW itself has no point yet
-    const total = await querySeries(store, {
+    const total = await querySeries(fresh.store, {
       service: SVC,
       attr: "orders",
       instance: "*",
@@ -122,7 +114,7 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
   });
 
   it("aligns yesterday and a week ago onto the range's minutes, with nulls where nothing was sent", async () => {
-    const s = await querySeries(store, {
+    const s = await querySeries(fresh.store, {
       service: SVC,
       attr: "orders",
       instance: A,
@@ -146,21 +138,21 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
       to: NOW,
       compare: [] as const,
     };
-    const orders = await querySeries(store, { ...range, attr: "orders", stat: "value" });
+    const orders = await querySeries(fresh.store, { ...range, attr: "orders", stat: "value" });
     expect(orders.step).toBe(5 * MIN);
     expect(orders.series[0]?.values.length).toBeLessThanOrEqual(1440);
     const i = (NOW - 2 * HOUR_MS - orders.from) / orders.step;
     expect(orders.series[0]?.values[i]).toBe(100 + 101 + 102 + 103 + 104);
-    const queue = await querySeries(store, { ...range, attr: "queue depth", stat: "value" });
+    const queue = await querySeries(fresh.store, { ...range, attr: "queue depth", stat: "value" });
     expect(queue.series[0]?.values[i]).toBe(2);
-    const peak = await querySeries(store, { ...range, attr: "queue depth", stat: "max" });
+    const peak = await querySeries(fresh.store, { ...range, attr: "queue depth", stat: "max" });
     expect(peak.series[0]?.values[i]).toBe(4);
-    const p99 = await querySeries(store, { ...range, attr: "latency ms", stat: "p99" });
+    const p99 = await querySeries(fresh.store, { ...range, attr: "latency ms", stat: "p99" });
     // 45 fast (≤10) and 5 slow (100..1000] in the bucket: p99 is in the slow bucket.
     expect(p99.series[0]?.values[i]).toBeCloseTo(100 + 900 * ((49.5 - 45) / 5));
-    const count = await querySeries(store, { ...range, attr: "latency ms", stat: "value" });
+    const count = await querySeries(fresh.store, { ...range, attr: "latency ms", stat: "value" });
     expect(count.series[0]?.values[i]).toBe(50);
-    const mean = await querySeries(store, { ...range, attr: "latency ms", stat: "avg" });
+    const mean = await querySeries(fresh.store, { ...range, attr: "latency ms", stat: "avg" });
     expect(mean.series[0]?.values[i]).toBeCloseTo((45 * 5 + 5 * 500) / 50);
   });
 
@@ -178,16 +170,22 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
         compare: ["yesterday"] as const,
         stat,
       };
-      expect(await querySeries({ db: store.db }, q)).toEqual(await querySeries(store, q));
+      expect(await querySeries({ db: fresh.store.db }, q)).toEqual(
+        await querySeries(fresh.store, q),
+      );
     }
   });
 
   it("refuses an unknown attribute and a percentile of a counter", async () => {
     const q = { service: SVC, instance: "*", from: NOW - HOUR_MS, to: NOW, compare: [] };
-    await expect(querySeries(store, { ...q, attr: "nope", stat: "value" })).rejects.toMatchObject({
+    await expect(
+      querySeries(fresh.store, { ...q, attr: "nope", stat: "value" }),
+    ).rejects.toMatchObject({
       code: "not_found",
     });
-    await expect(querySeries(store, { ...q, attr: "orders", stat: "p99" })).rejects.toMatchObject({
+    await expect(
+      querySeries(fresh.store, { ...q, attr: "orders", stat: "p99" }),
+    ).rejects.toMatchObject({
       code: "invalid_argument",
       field: "query.stat",
     });
@@ -195,13 +193,13 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
 
   it("ranks instances by sum, last value or peak, leaving out the total", async () => {
     const q = { service: SVC, from: NOW - 2 * HOUR_MS, to: NOW, limit: 10 };
-    const orders = await queryTop(store.db, { ...q, attr: "orders" });
+    const orders = await queryTop(fresh.store.db, { ...q, attr: "orders" });
     expect(orders.by).toBe("sum");
     expect(orders.instances).toEqual([
       { instance: A, value: 120 * 100 + (119 * 120) / 2, lastMinute: NOW - MIN },
       { instance: B, value: 120, lastMinute: NOW - MIN },
     ]);
-    const queue = await queryTop(store.db, { ...q, attr: "queue depth" });
+    const queue = await queryTop(fresh.store.db, { ...q, attr: "queue depth" });
     expect(queue.by).toBe("last");
     expect(queue.instances.map((x) => [x.instance, x.value])).toEqual(
       [
@@ -209,14 +207,14 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
         [A, 119],
       ].sort((x, y) => (y[1] as number) - (x[1] as number)),
     );
-    const one = await queryTop(store.db, { ...q, attr: "queue depth", by: "max", limit: 1 });
+    const one = await queryTop(fresh.store.db, { ...q, attr: "queue depth", by: "max", limit: 1 });
     expect(one.instances).toHaveLength(1);
     expect(one.instances[0]).toMatchObject({ instance: A, value: 119 });
   });
 
   it("exports each attribute's latest complete minute for Prometheus", async () => {
     expect(exportMinute(NOW - MIN, NOW + 10_000)).toBe(NOW - MIN);
-    const points = await latestPoints(store.db, NOW + 10_000);
+    const points = await latestPoints(fresh.store.db, NOW + 10_000);
     expect(points.filter((p) => p.attr === "orders")).toEqual([
       { service: SVC, attr: "orders", instance: "*", kind: "counter", value: 220, hist: null },
       { service: SVC, attr: "orders", instance: A, kind: "counter", value: 219, hist: null },
@@ -226,43 +224,45 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
       `msec_attr_minute_value{service="${SVC}",instance="*",attr="queue depth"} 219`,
     );
     // Three minutes later nothing is fresh enough to export.
-    expect(await latestPoints(store.db, NOW + 3 * MIN)).toEqual([]);
+    expect(await latestPoints(fresh.store.db, NOW + 3 * MIN)).toEqual([]);
   });
 
   it("rolls minutes past retention into hours, deletes them, and reads the hours back", async () => {
     const old = NOW - 40 * DAY_MS; // a whole hour, 40 days back
     await writePoints(
-      store,
+      fresh.store,
       "Old.Svc",
       A,
       minutes(old, 60, (i) => [counter("hits", 2), gauge("level", i), latency(1, 1)]),
     );
     await writePoints(
-      store,
+      fresh.store,
       "Old.Svc",
       A,
       minutes(old + HOUR_MS, 30, () => [counter("hits", 1)]),
     );
     // Older than the hourly retention: deleted outright.
     await writePoints(
-      store,
+      fresh.store,
       "Old.Svc",
       B,
       minutes(NOW - 400 * DAY_MS, 2, () => [counter("hits", 5)]),
     );
 
-    const report = await runRetention(store.db, NOW, { minuteDays: 30, hourDays: 365 });
+    const report = await runRetention(fresh.store.db, NOW, { minuteDays: 30, hourDays: 365 });
     expect(report).toMatchObject({
       rolledHours: 2,
       deletedMinutes: 60 * 3 * 2 + 30 * 2 + 2 * 2,
       more: false,
     });
     // Idempotent: nothing left to do.
-    expect(await runRetention(store.db, NOW, { minuteDays: 30, hourDays: 365 })).toMatchObject({
+    expect(
+      await runRetention(fresh.store.db, NOW, { minuteDays: 30, hourDays: 365 }),
+    ).toMatchObject({
       rolledHours: 0,
       deletedMinutes: 0,
     });
-    const hours = await store.db
+    const hours = await fresh.store.db
       .selectFrom("metric_hours")
       .selectAll()
       .where("service", "=", "Old.Svc")
@@ -287,17 +287,17 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
       to: old + 2 * HOUR_MS,
       compare: [] as const,
     };
-    const hits = await querySeries(store, { ...day, attr: "hits", stat: "value" });
+    const hits = await querySeries(fresh.store, { ...day, attr: "hits", stat: "value" });
     expect(hits).toMatchObject({ resolution: "hour", step: HOUR_MS, from: old - HOUR_MS });
     expect(hits.series[0]?.values).toEqual([null, 120, 30, null]);
-    const perMinute = await querySeries(store, { ...day, attr: "hits", stat: "avg" });
+    const perMinute = await querySeries(fresh.store, { ...day, attr: "hits", stat: "avg" });
     expect(perMinute.series[0]?.values).toEqual([null, 2, 1, null]);
-    const level = await querySeries(store, { ...day, attr: "level", stat: "value" });
+    const level = await querySeries(fresh.store, { ...day, attr: "level", stat: "value" });
     expect(level.series[0]?.values[1]).toBe(29.5);
-    const p50 = await querySeries(store, { ...day, attr: "latency ms", stat: "p50" });
+    const p50 = await querySeries(fresh.store, { ...day, attr: "latency ms", stat: "p50" });
     expect(p50.series[0]?.values[1]).toBe(10);
 
-    const top = await queryTop(store.db, {
+    const top = await queryTop(fresh.store.db, {
       service: "Old.Svc",
       attr: "hits",
       from: old,
@@ -306,14 +306,14 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
     });
     expect(top.instances).toEqual([{ instance: A, value: 150, lastMinute: old + HOUR_MS }]);
     // The total rolled up too, and the recent data was not touched.
-    const total = await querySeries(store, {
+    const total = await querySeries(fresh.store, {
       ...day,
       instance: "*",
       attr: "hits",
       stat: "value",
     });
     expect(total.series[0]?.values).toEqual([null, 120, 30, null]);
-    const recent = await querySeries(store, {
+    const recent = await querySeries(fresh.store, {
       service: SVC,
       attr: "orders",
       instance: A,
@@ -329,12 +329,12 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
     // Rolled hour (from the test above) followed by an hour whose minutes are still there.
     const old = NOW - 40 * DAY_MS;
     await writePoints(
-      store,
+      fresh.store,
       "Old.Svc",
       A,
       minutes(old + 3 * HOUR_MS, 10, () => [counter("hits", 3)]),
     );
-    const s = await querySeries(store, {
+    const s = await querySeries(fresh.store, {
       service: "Old.Svc",
       attr: "hits",
       instance: A,

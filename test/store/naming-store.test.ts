@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { InstanceState } from "../../src/console/naming/registry.js";
 import {
   deleteInstances,
@@ -13,8 +13,8 @@ import {
   upsertInstance,
   writeRevision,
 } from "../../src/console/naming/repo.js";
-import { openStore, type Store } from "../../src/console/store/index.js";
-import { freshDatabase, TEST_ENGINES, type TestDatabase } from "../support/engines.js";
+import { openStore } from "../../src/console/store/index.js";
+import { TEST_ENGINES, useFreshStore } from "../support/engines.js";
 
 const now = 1_700_000_000_000;
 
@@ -37,33 +37,23 @@ function instance(service: string, addr: string, over: Partial<InstanceState> = 
 
 // The name service's tables, on every engine.
 describe.each(TEST_ENGINES)("naming store [%s]", (engine) => {
-  let database: TestDatabase;
-  let store: Store;
-
-  beforeAll(async () => {
-    database = await freshDatabase(engine);
-    store = await openStore(database.url);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.dispose();
-  });
+  const fresh = useFreshStore(engine);
 
   it("runs the naming migration", async () => {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(
-      store.db,
+      fresh.store.db,
     );
     expect(applied.rows.map((r) => r.name)).toContain("0002-naming");
   });
 
   it("persists services and instances and loads them back identically", async () => {
-    await insertService(store.db, {
+    await insertService(fresh.store.db, {
       name: "Demo.Echo",
       description: "echoes",
       createdAt: now,
       evictions: [],
     });
-    await insertService(store.db, {
+    await insertService(fresh.store.db, {
       name: "Login.Auth",
       description: "",
       createdAt: now + 5,
@@ -83,9 +73,9 @@ describe.each(TEST_ENGINES)("naming store [%s]", (engine) => {
       instance("Demo.Echo", "[::1]:8080"),
       instance("Login.Auth", "192.168.1.20:9000", { weight: 0, health: "unhealthy" }),
     ];
-    for (const i of written) await upsertInstance(store.db, i);
+    for (const i of written) await upsertInstance(fresh.store.db, i);
 
-    const again = await openStore(database.url);
+    const again = await openStore(fresh.url);
     try {
       expect(await loadServices(again.db)).toEqual([
         { name: "Demo.Echo", description: "echoes", createdAt: now, evictions: [] },
@@ -103,16 +93,16 @@ describe.each(TEST_ENGINES)("naming store [%s]", (engine) => {
 
   it("upserts an instance in place and keeps one row per (service, addr)", async () => {
     await upsertInstance(
-      store.db,
+      fresh.store.db,
       instance("Demo.Echo", "[::1]:8080", { weight: 5, lastSeen: now + 999 }),
     );
-    const rows = (await loadInstances(store.db)).filter((i) => i.addr === "[::1]:8080");
+    const rows = (await loadInstances(fresh.store.db)).filter((i) => i.addr === "[::1]:8080");
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ weight: 5, lastSeen: now + 999 });
   });
 
   it("writes heartbeat state in batches, leaving deleted rows deleted", async () => {
-    await insertService(store.db, {
+    await insertService(fresh.store.db, {
       name: "Bulk.Beat",
       description: "",
       createdAt: now,
@@ -121,12 +111,12 @@ describe.each(TEST_ENGINES)("naming store [%s]", (engine) => {
     const many = Array.from({ length: 1234 }, (_, i) =>
       instance("Bulk.Beat", `10.1.${i >> 8}.${i & 255}:80`),
     );
-    await store.transaction(async (tx) => {
+    await fresh.store.transaction(async (tx) => {
       for (const i of many) await upsertInstance(tx, i);
     });
-    await deleteInstances(store.db, "Bulk.Beat", [many[0]?.addr ?? ""]);
+    await deleteInstances(fresh.store.db, "Bulk.Beat", [many[0]?.addr ?? ""]);
     await updateSeen(
-      store.db,
+      fresh.store.db,
       many.map((i, k) => ({
         service: i.service,
         addr: i.addr,
@@ -134,7 +124,7 @@ describe.each(TEST_ENGINES)("naming store [%s]", (engine) => {
         health: k % 2 ? "healthy" : "draining",
       })),
     );
-    const loaded = (await loadInstances(store.db)).filter((i) => i.service === "Bulk.Beat");
+    const loaded = (await loadInstances(fresh.store.db)).filter((i) => i.service === "Bulk.Beat");
     expect(loaded).toHaveLength(1233);
     const byAddr = new Map(loaded.map((i) => [i.addr, i]));
     expect(byAddr.get(many[1]?.addr ?? "")).toMatchObject({
@@ -148,20 +138,21 @@ describe.each(TEST_ENGINES)("naming store [%s]", (engine) => {
   });
 
   it("records recent evictions and the revision counter", async () => {
-    await setRecentEvictions(store.db, "Demo.Echo", [now + 1, now + 2]);
-    expect((await loadServices(store.db)).find((s) => s.name === "Demo.Echo")?.evictions).toEqual([
-      now + 1,
-      now + 2,
-    ]);
-    expect(await readRevision(store.db)).toBe(0);
-    await writeRevision(store.db, now + 42, now);
-    await writeRevision(store.db, now + 43, now);
-    expect(await readRevision(store.db)).toBe(now + 43);
+    await setRecentEvictions(fresh.store.db, "Demo.Echo", [now + 1, now + 2]);
+    expect(
+      (await loadServices(fresh.store.db)).find((s) => s.name === "Demo.Echo")?.evictions,
+    ).toEqual([now + 1, now + 2]);
+    expect(await readRevision(fresh.store.db)).toBe(0);
+    await writeRevision(fresh.store.db, now + 42, now);
+    await writeRevision(fresh.store.db, now + 43, now);
+    expect(await readRevision(fresh.store.db)).toBe(now + 43);
   });
 
   it("deletes a service with its instances", async () => {
-    await deleteService(store.db, "Bulk.Beat");
-    expect((await loadServices(store.db)).map((s) => s.name)).not.toContain("Bulk.Beat");
-    expect((await loadInstances(store.db)).filter((i) => i.service === "Bulk.Beat")).toEqual([]);
+    await deleteService(fresh.store.db, "Bulk.Beat");
+    expect((await loadServices(fresh.store.db)).map((s) => s.name)).not.toContain("Bulk.Beat");
+    expect((await loadInstances(fresh.store.db)).filter((i) => i.service === "Bulk.Beat")).toEqual(
+      [],
+    );
   });
 });

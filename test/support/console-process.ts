@@ -1,20 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { startWatched, type WatchedProcess } from "./process.js";
 
 export const CLI = fileURLToPath(new URL("../../dist/bin/msec.js", import.meta.url));
 
-export interface ConsoleProcess {
+export interface ConsoleProcess extends WatchedProcess {
   url: string;
-  proc: ChildProcess;
-  /** Everything the process printed on stdout so far. */
-  stdout(): string;
-  stderr(): string;
-  /** Wait until stdout matches (lines printed just after the URL may come a moment later). */
-  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-  /** SIGTERM, and wait for the exit code. */
-  stop(): Promise<number | null>;
-  /** SIGKILL: no chance to clean up. */
-  kill(): Promise<void>;
 }
 
 /**
@@ -30,8 +21,8 @@ export async function startConsoleProcess(opts: {
   /** Default 0 (a free port); pass the old port to restart a console where clients expect it. */
   port?: number;
 }): Promise<ConsoleProcess> {
-  const proc = spawn(
-    process.execPath,
+  const p = await startWatched(
+    "console",
     [
       CLI,
       opts.command ?? "console",
@@ -44,65 +35,12 @@ export async function startConsoleProcess(opts: {
       ...(opts.args ?? []),
     ],
     {
-      cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      ready: /^console: (http:\/\/\S+)$/m,
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
     },
   );
-  let out = "";
-  let err = "";
-  proc.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once("exit", (code) => resolve(code)),
-  );
-
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`console did not start in 30 s:\n${out}\n${err}`)),
-      30_000,
-    );
-    const check = () => {
-      const m = /^console: (http:\/\/\S+)$/m.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    proc.stdout?.on("data", check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`console exited with ${code} before starting:\n${out}\n${err}`));
-    });
-  });
-
-  return {
-    url,
-    proc,
-    stdout: () => out,
-    stderr: () => err,
-    waitForOutput: async (pattern, timeoutMs = 10_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const m = pattern.exec(out);
-        if (m) return m;
-        if (Date.now() > deadline) throw new Error(`no ${pattern} in output:\n${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    stop: async () => {
-      proc.kill("SIGTERM");
-      return exited;
-    },
-    kill: async () => {
-      proc.kill("SIGKILL");
-      await exited;
-    },
-  };
+  return { ...p, url: p.ready[1] as string };
 }
 
 /** Run the `msec` CLI to completion. */

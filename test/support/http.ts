@@ -68,3 +68,20 @@ export async function tokenFor(
   if (r.status !== 201) throw new Error(`token failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.token;
 }
+
+/** Create a user (as the given admin token) and return an API token of theirs. */
+export async function userToken(
+  base: string,
+  adminToken: string,
+  username: string,
+  role: "viewer" | "operator" | "admin",
+): Promise<string> {
+  const password = `${username}-password`;
+  const r = await call(base, "POST", "/users", {
+    token: adminToken,
+    body: { username, password, role },
+  });
+  if (r.status !== 201)
+    throw new Error(`creating ${username} failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return tokenFor(base, username, password);
+}

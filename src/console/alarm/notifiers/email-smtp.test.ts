@@ -7,32 +7,11 @@
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AlarmMessage } from "../../../core/schemas/alarm.js";
 import { type EmailConfig, emailNotifier } from "./email.js";
+import { SAMPLE_MESSAGE } from "./testing.js";
 
 // The same grouped message the conformance suite sends (non-ASCII in subject and body).
-const message: AlarmMessage = {
-  receiver: "ops",
-  service: "Login.Auth",
-  minute: "2026-01-15T10:30:00.000Z",
-  summary: "Login.Auth: 1 firing (critical) — logins fell 60% against the same minute yesterday",
-  alarms: [
-    {
-      alarmId: 4,
-      ruleId: 2,
-      event: "firing",
-      service: "Login.Auth",
-      attr: "logins",
-      instance: "*",
-      kind: "fluctuation",
-      severity: "critical",
-      value: 400,
-      message: "logins fell 60% against the same minute yesterday (400 vs 1000; fires at ±50%)",
-      firedAt: "2026-01-15T10:31:00.000Z",
-      resolvedAt: null,
-    },
-  ],
-};
+const message = SAMPLE_MESSAGE;
 
 const USER = "msec";
 const PASSWORD = "s3cret-pass";

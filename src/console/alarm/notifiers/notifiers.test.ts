@@ -13,30 +13,10 @@ import type { AlarmMessage } from "../../../core/schemas/alarm.js";
 import { commandNotifier } from "./command.js";
 import { emailNotifier, nodemailerTransport, renderEmail, type SmtpMail } from "./email.js";
 import type { Notifier } from "./notifier.js";
+import { SAMPLE_MESSAGE } from "./testing.js";
 import { SIGNATURE_HEADER, signBody, webhookNotifier } from "./webhook.js";
 
-const message: AlarmMessage = {
-  receiver: "ops",
-  service: "Login.Auth",
-  minute: "2026-01-15T10:30:00.000Z",
-  summary: "Login.Auth: 1 firing (critical) — logins fell 60% against the same minute yesterday",
-  alarms: [
-    {
-      alarmId: 4,
-      ruleId: 2,
-      event: "firing",
-      service: "Login.Auth",
-      attr: "logins",
-      instance: "*",
-      kind: "fluctuation",
-      severity: "critical",
-      value: 400,
-      message: "logins fell 60% against the same minute yesterday (400 vs 1000; fires at ±50%)",
-      firedAt: "2026-01-15T10:31:00.000Z",
-      resolvedAt: null,
-    },
-  ],
-};
+const message = SAMPLE_MESSAGE;
 
 /** What each kind gives the suite: a working notifier, a failing one, and what arrived. */
 interface Harness {
