@@ -1,5 +1,6 @@
 import type { Logger } from "../core/log.js";
 import type { ThrottleState } from "./auth/throttle.js";
+import type { DesiredStateEvents } from "./machines/deployments.js";
 import type { NamingService } from "./naming/index.js";
 import type { Store } from "./store/index.js";
 
@@ -12,4 +13,6 @@ export interface ConsoleContext {
   loginThrottle: ThrottleState;
   /** The name service: registry of services and instances, watches. */
   naming: NamingService;
+  /** Wakes agents long-polling for their desired state when it changes. */
+  desired: DesiredStateEvents;
 }

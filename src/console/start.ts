@@ -6,6 +6,7 @@ import { deleteExpiredSessions } from "./auth/sessions.js";
 import type { ThrottleState } from "./auth/throttle.js";
 import type { ConsoleContext } from "./context.js";
 import { API_PREFIX, buildApp } from "./http/app.js";
+import { DesiredStateEvents } from "./machines/deployments.js";
 import { createRetentionRunner, retentionFromEnv } from "./monitor/retention.js";
 import { createNamingService, type NamingOptions, namingOptionsFromEnv } from "./naming/index.js";
 import { openStore } from "./store/index.js";
@@ -51,7 +52,8 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   const store = await openStore(opts.db);
   const loginThrottle: ThrottleState = new Map();
   const naming = createNamingService({ store, log: opts.log, now }, namingOptions);
-  const ctx: ConsoleContext = { store, log: opts.log, now, loginThrottle, naming };
+  const desired = new DesiredStateEvents();
+  const ctx: ConsoleContext = { store, log: opts.log, now, loginThrottle, naming, desired };
   const retention = createRetentionRunner({
     store,
     log: opts.log,

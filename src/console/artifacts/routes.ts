@@ -45,7 +45,7 @@ export function artifactRoutes(app: FastifyInstance, ctx: ConsoleContext): void 
     await signingKey();
   });
 
-  app.get("/artifacts/signing-key", { config: { access: "viewer" } }, async () => {
+  app.get("/artifacts/signing-key", { config: { access: "viewer", machines: true } }, async () => {
     const key = await signingKey();
     return { algorithm: "ed25519", publicKey: key.publicKeyPem };
   });
@@ -124,7 +124,7 @@ export function artifactRoutes(app: FastifyInstance, ctx: ConsoleContext): void 
 
   app.get(
     "/artifacts/:service/:kind/:version/content",
-    { config: { access: "viewer" } },
+    { config: { access: "viewer", machines: true } },
     async (req, reply) => {
       const { service, kind, version } = parseInput(VersionParams, req.params, "params");
       const { meta, content } = await getArtifactContent(ctx.store.db, service, kind, version);

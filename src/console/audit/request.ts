@@ -19,7 +19,10 @@ export function auditRequest(
   return recordAudit(
     db,
     {
-      actor: event.actor ?? req.principal?.username ?? "anonymous",
+      actor:
+        event.actor ??
+        req.principal?.username ??
+        (req.machine ? `machine:${req.machine.machineName}` : "anonymous"),
       sourceIp: req.ip,
       outcome: event.outcome ?? "ok",
       action: event.action,

@@ -2,14 +2,25 @@ import type {} from "@fastify/cookie";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { MsecError } from "../../core/errors.js";
 import { type Role, roleAtLeast, weakerRole } from "../../core/roles.js";
+import { MACHINE_CREDENTIAL_PREFIX } from "../../core/schemas/machine.js";
 import { auditRequest } from "../audit/request.js";
 import { sameSecret } from "../auth/secrets.js";
 import { findSession, SESSION_COOKIE } from "../auth/sessions.js";
 import type { ConsoleContext } from "../context.js";
+import { findMachineByCredential } from "../machines/credential.js";
 import { findTokenBySecret, TOKEN_PREFIX, touchToken } from "../tokens/repo.js";
 
-/** Who may call a route: anyone, or an authenticated user holding at least this role. */
-export type Access = "public" | Role;
+/**
+ * Who may call a route: anyone, an authenticated user holding at least this role, or
+ * only an enrolled machine's agent ("machine").
+ */
+export type Access = "public" | Role | "machine";
+
+/** An enrolled machine's agent, authenticated by its own credential. */
+export interface MachinePrincipal {
+  machineId: number;
+  machineName: string;
+}
 
 /** The authenticated caller of a request. */
 export type Principal =
@@ -36,9 +47,13 @@ export type Principal =
 declare module "fastify" {
   interface FastifyContextConfig {
     access?: Access;
+    /** Agents may call this user route too (register instances, fetch artifacts, ship metrics). */
+    machines?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
+    /** Set instead of `principal` when an agent calls with its machine credential. */
+    machine: MachinePrincipal | null;
   }
 }
 
@@ -53,6 +68,7 @@ const TOKEN_TOUCH_INTERVAL_MS = 60_000;
  */
 export function installAccessControl(app: FastifyInstance, ctx: ConsoleContext): void {
   app.decorateRequest("principal", null);
+  app.decorateRequest("machine", null);
 
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/api/") && route.config?.access === undefined) {
@@ -63,6 +79,26 @@ export function installAccessControl(app: FastifyInstance, ctx: ConsoleContext):
   app.addHook("preHandler", async (req) => {
     const access = req.routeOptions.config.access;
     if (access === undefined) return;
+    const machineSecret = bearerSecret(req);
+    if (machineSecret?.startsWith(MACHINE_CREDENTIAL_PREFIX)) {
+      if (access !== "machine" && !(access !== "public" && req.routeOptions.config.machines)) {
+        throw new MsecError("permission_denied", "machine credentials may only call agent routes");
+      }
+      const m = await findMachineByCredential(ctx.store.db, machineSecret);
+      if (!m)
+        throw new MsecError(
+          "unauthenticated",
+          "unknown machine credential (was the machine removed?)",
+        );
+      req.machine = { machineId: m.id, machineName: m.name };
+      return;
+    }
+    if (access === "machine") {
+      throw new MsecError(
+        "unauthenticated",
+        "this route is for agents: send the machine credential",
+      );
+    }
     if (access === "public") {
       // A public route works whatever credentials come along (a proxy's Basic auth, a
       // revoked token): they are used if good and ignored if not.
@@ -90,6 +126,17 @@ export function installAccessControl(app: FastifyInstance, ctx: ConsoleContext):
       }
     }
   });
+}
+
+function bearerSecret(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  return auth === undefined ? undefined : /^Bearer (\S+)$/i.exec(auth)?.[1];
+}
+
+/** The agent calling a route whose access is "machine". */
+export function machineOf(req: FastifyRequest): MachinePrincipal {
+  if (!req.machine) throw new MsecError("unauthenticated", "send the machine credential");
+  return req.machine;
 }
 
 async function authenticate(req: FastifyRequest, ctx: ConsoleContext): Promise<Principal | null> {

@@ -24,7 +24,7 @@ export function monitorIngestRoutes(app: FastifyInstance, ctx: ConsoleContext): 
    */
   app.post(
     "/metrics/ingest",
-    { config: { access: "operator" }, bodyLimit: INGEST_BODY_LIMIT },
+    { config: { access: "operator", machines: true }, bodyLimit: INGEST_BODY_LIMIT },
     async (req, reply) => {
       // One instance's batch, or `{ batches: [...] }` for many (an agent's machine) in one commit.
       const multi = typeof req.body === "object" && req.body !== null && "batches" in req.body;

@@ -79,15 +79,19 @@ export function namingRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   });
 
   // Machine traffic (agents, the runtime): logged, not audited.
-  app.post("/services/:name/instances", { config: { access: "operator" } }, async (req, reply) => {
-    const { name } = parseInput(ServiceParams, req.params, "params");
-    const body = parseInput(RegisterInstanceRequest, req.body, "body");
-    return reply.status(201).send(await naming.register(name, body));
-  });
+  app.post(
+    "/services/:name/instances",
+    { config: { access: "operator", machines: true } },
+    async (req, reply) => {
+      const { name } = parseInput(ServiceParams, req.params, "params");
+      const body = parseInput(RegisterInstanceRequest, req.body, "body");
+      return reply.status(201).send(await naming.register(name, body));
+    },
+  );
 
   app.delete(
     "/services/:name/instances/:addr",
-    { config: { access: "operator" } },
+    { config: { access: "operator", machines: true } },
     async (req, reply) => {
       const { name, addr } = parseInput(InstanceParams, req.params, "params");
       await naming.deregister(name, addr);
@@ -96,7 +100,10 @@ export function namingRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   );
 
   // 10,000 beats (the schema's ceiling) with long names need more than the default 1 MiB.
-  const heartbeatLimits = { config: { access: "operator" as const }, bodyLimit: 4 * 1024 * 1024 };
+  const heartbeatLimits = {
+    config: { access: "operator" as const, machines: true },
+    bodyLimit: 4 * 1024 * 1024,
+  };
   app.post("/naming/heartbeats", heartbeatLimits, async (req) => {
     const body = parseInput(HeartbeatRequest, req.body, "body");
     return naming.heartbeat(body.beats);

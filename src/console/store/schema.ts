@@ -65,6 +65,11 @@ export interface Schema {
   metric_attrs: MetricAttrsTable;
   metric_hours: MetricHoursTable;
   artifacts: ArtifactsTable;
+  join_tokens: JoinTokensTable;
+  machines: MachinesTable;
+  deployments: DeploymentsTable;
+  release_plans: ReleasePlansTable;
+  release_steps: ReleaseStepsTable;
   leases: LeasesTable;
   alarm_receivers: AlarmReceiversTable;
   alarm_rules: AlarmRulesTable;
@@ -248,3 +253,85 @@ export interface ArtifactsTable {
 }
 
 export type ArtifactRow = Selectable<ArtifactsTable>;
+
+export interface JoinTokensTable {
+  id: Generated<number>;
+  /** sha256 of the secret. */
+  token_hash: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  /** Name of the machine that enrolled with it. */
+  used_by: string | null;
+  /** JSON Labels. */
+  labels: string;
+  note: string;
+}
+
+export interface MachinesTable {
+  id: Generated<number>;
+  name: string;
+  /** sha256 of the machine's credential. */
+  credential_hash: string;
+  hostname: string;
+  agent_version: string;
+  /** JSON Labels. */
+  labels: string;
+  enrolled_at: number;
+  last_seen_at: number | null;
+  desired_revision: Generated<number>;
+  applied_revision: Generated<number>;
+  /** JSON ServiceReport[]: the agent's last report. */
+  report: Generated<string>;
+}
+
+export interface DeploymentsTable {
+  machine_id: number;
+  service: string;
+  /** JSON Deployment. */
+  spec: string;
+  updated_at: number;
+}
+
+export interface ReleasePlansTable {
+  id: Generated<number>;
+  service: string;
+  type: string;
+  state: string;
+  paused_for: string | null;
+  /** JSON CreateReleaseRequest. */
+  spec: string;
+  /** JSON: the executor's position. */
+  progress: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  error: string | null;
+  note: string;
+}
+
+export interface ReleaseStepsTable {
+  id: Generated<number>;
+  plan_id: number;
+  batch: number;
+  machine_id: number;
+  machine_name: string;
+  action: string;
+  state: string;
+  /** JSON Deployment or null. */
+  before: string | null;
+  after: string | null;
+  revision: number;
+  started_at: number;
+  ended_at: number | null;
+  error: string | null;
+}
+
+export type MachineRow = Selectable<MachinesTable>;
+export type JoinTokenRow = Selectable<JoinTokensTable>;
+export type DeploymentRow = Selectable<DeploymentsTable>;
+export type ReleasePlanRow = Selectable<ReleasePlansTable>;
+export type ReleaseStepRow = Selectable<ReleaseStepsTable>;

@@ -6,6 +6,7 @@ import { monitor } from "./0003-monitor.js";
 import { alarms } from "./0004-alarms.js";
 import { rollups } from "./0005-rollups.js";
 import { artifacts } from "./0006-artifacts.js";
+import { machinesAndReleases } from "./0007-machines-releases.js";
 
 /**
  * Every schema version the code knows, oldest first. Names sort in order and are
@@ -20,5 +21,6 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "0004-alarms": alarms(engine),
     "0005-rollups": rollups(engine),
     "0006-artifacts": artifacts(engine),
+    "0007-machines-releases": machinesAndReleases(engine),
   };
 }
