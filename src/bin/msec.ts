@@ -7,13 +7,17 @@ import { CommanderError } from "commander";
 import { UsageError } from "../cli/errors.js";
 import { createProgram } from "../cli/program.js";
 import { isMsecError } from "../core/errors.js";
+import { registerAgentCommand } from "./agent-command.js";
 import { registerServerCommands } from "./server-commands.js";
 
 /** Exit codes scripts can trust: 0 ok, 1 the operation failed, 2 the command was misused. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 async function main(argv: string[]): Promise<number> {
-  const program = createProgram(registerServerCommands);
+  const program = createProgram((p) => {
+    registerServerCommands(p);
+    registerAgentCommand(p);
+  });
   if (argv.length <= 2) {
     program.outputHelp();
     return EXIT.usage;

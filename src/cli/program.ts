@@ -4,7 +4,9 @@ import { registerAlarmCommands } from "./commands/alarm.js";
 import { registerArtifactCommands } from "./commands/artifact.js";
 import { registerAuditCommands } from "./commands/audit.js";
 import { registerAuthCommands } from "./commands/auth.js";
+import { registerMachineCommands } from "./commands/machine.js";
 import { registerMetricCommands } from "./commands/metric.js";
+import { registerReleaseCommands } from "./commands/release.js";
 import { registerServiceCommands } from "./commands/service.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerUserCommands } from "./commands/user.js";
@@ -39,6 +41,8 @@ export function createProgram(registerServerCommands: (program: Command) => void
   registerMetricCommands(program);
   registerAlarmCommands(program);
   registerArtifactCommands(program);
+  registerMachineCommands(program);
+  registerReleaseCommands(program);
   // Every subcommand reports usage errors through exitOverride instead of exiting.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

@@ -9,6 +9,7 @@ import { API_PREFIX, buildApp } from "./http/app.js";
 import { DesiredStateEvents } from "./machines/deployments.js";
 import { createRetentionRunner, retentionFromEnv } from "./monitor/retention.js";
 import { createNamingService, type NamingOptions, namingOptionsFromEnv } from "./naming/index.js";
+import { createReleaseExecutor } from "./release/executor.js";
 import { openStore } from "./store/index.js";
 import { mintLocalToken } from "./tokens/mint.js";
 import { type AdminBootstrap, ensureAdmin } from "./users/bootstrap.js";
@@ -61,6 +62,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     settings: retentionSettings,
   });
   const alarms = createAlarmEvaluator({ store, log: opts.log, now }, alarmOptions);
+  const releases = createReleaseExecutor({ store, log: opts.log, now, desired });
   try {
     await naming.start();
     const app = await buildApp(ctx, { trustProxy: opts.trustProxy ?? false });
@@ -79,6 +81,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     sweep.unref();
     retention.start();
     await alarms.start();
+    await releases.start();
 
     opts.log.info({ url, api: `${url}${API_PREFIX}`, store: store.location }, "console started");
     return {
@@ -88,6 +91,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
       mintToken: (t) => mintLocalToken(store, t, now()),
       close: async () => {
         clearInterval(sweep);
+        await releases.stop();
         // Finishes its sends and gives up the lease while the store is open.
         await alarms.stop();
         await retention.stop();
@@ -99,6 +103,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
       },
     };
   } catch (e) {
+    await releases.stop();
     await alarms.stop();
     await retention.stop();
     await naming.stop();

@@ -7,9 +7,11 @@ import { artifactRoutes } from "../artifacts/routes.js";
 import { auditRoutes } from "../audit/routes.js";
 import { authRoutes } from "../auth/routes.js";
 import type { ConsoleContext } from "../context.js";
+import { machineRoutes } from "../machines/routes.js";
 import { monitorQueryRoutes } from "../monitor/query-routes.js";
 import { monitorIngestRoutes } from "../monitor/routes.js";
 import { namingRoutes } from "../naming/routes.js";
+import { releaseRoutes } from "../release/routes.js";
 import { systemRoutes } from "../system/routes.js";
 import { tokenRoutes } from "../tokens/routes.js";
 import { userRoutes } from "../users/routes.js";
@@ -60,6 +62,8 @@ export async function buildApp(ctx: ConsoleContext, opts: AppOptions): Promise<F
       monitorQueryRoutes(api, ctx);
       alarmRoutes(api, ctx);
       artifactRoutes(api, ctx);
+      machineRoutes(api, ctx);
+      releaseRoutes(api, ctx);
     },
     { prefix: API_PREFIX },
   );
