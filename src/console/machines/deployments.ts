@@ -103,6 +103,7 @@ export class DesiredStateEvents {
   /** Resolves on the next change of this machine, or after `ms`, or when aborted. */
   wait(machineId: number, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
       const key = String(machineId);
       const done = () => {
         clearTimeout(timer);

@@ -48,7 +48,7 @@ export function namingRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     (tx, now, details) =>
       auditRequest(req, tx, now, { action, target, details });
 
-  app.get("/services", { config: { access: "viewer" } }, async () => {
+  app.get("/services", { config: { access: "viewer", machines: true } }, async () => {
     return { services: naming.listServices() };
   });
 
@@ -61,7 +61,7 @@ export function namingRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     return reply.status(201).send(summary);
   });
 
-  app.get("/services/:name", { config: { access: "viewer" } }, async (req) => {
+  app.get("/services/:name", { config: { access: "viewer", machines: true } }, async (req) => {
     const { name } = parseInput(ServiceParams, req.params, "params");
     return naming.getService(name);
   });
@@ -73,10 +73,14 @@ export function namingRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     return reply.status(204).send();
   });
 
-  app.get("/services/:name/instances", { config: { access: "viewer" } }, async (req) => {
-    const { name } = parseInput(ServiceParams, req.params, "params");
-    return naming.view(name);
-  });
+  app.get(
+    "/services/:name/instances",
+    { config: { access: "viewer", machines: true } },
+    async (req) => {
+      const { name } = parseInput(ServiceParams, req.params, "params");
+      return naming.view(name);
+    },
+  );
 
   // Machine traffic (agents, the runtime): logged, not audited.
   app.post(
@@ -145,25 +149,29 @@ export function namingRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   }
 
   // `:name` is one name or several separated by commas.
-  app.get("/services/:name/watch", { config: { access: "viewer" } }, async (req, reply) => {
-    const { name: names } = parseInput(WatchParams, req.params, "params");
-    const { revisions } = parseInput(WatchQuery, req.query, "query");
-    if (revisions && revisions.length !== names.length) {
-      throw new MsecError(
-        "invalid_argument",
-        `query.revisions: gives ${revisions.length} revision(s) for ${names.length} name(s); give one per name, in the same order`,
-        { field: "query.revisions" },
-      );
-    }
-    if (naming.watches.closed) {
-      throw new MsecError("unavailable", "the console is shutting down; reconnect shortly");
-    }
-    const watched = new Map<string, number | undefined>();
-    names.forEach((n, i) => {
-      if (!watched.has(n)) watched.set(n, revisions?.[i]);
-    });
-    // The stream outlives this handler: take the response over from Fastify.
-    reply.hijack();
-    naming.watches.open(reply.raw, [...watched.keys()], [...watched.values()]);
-  });
+  app.get(
+    "/services/:name/watch",
+    { config: { access: "viewer", machines: true } },
+    async (req, reply) => {
+      const { name: names } = parseInput(WatchParams, req.params, "params");
+      const { revisions } = parseInput(WatchQuery, req.query, "query");
+      if (revisions && revisions.length !== names.length) {
+        throw new MsecError(
+          "invalid_argument",
+          `query.revisions: gives ${revisions.length} revision(s) for ${names.length} name(s); give one per name, in the same order`,
+          { field: "query.revisions" },
+        );
+      }
+      if (naming.watches.closed) {
+        throw new MsecError("unavailable", "the console is shutting down; reconnect shortly");
+      }
+      const watched = new Map<string, number | undefined>();
+      names.forEach((n, i) => {
+        if (!watched.has(n)) watched.set(n, revisions?.[i]);
+      });
+      // The stream outlives this handler: take the response over from Fastify.
+      reply.hijack();
+      naming.watches.open(reply.raw, [...watched.keys()], [...watched.values()]);
+    },
+  );
 }
