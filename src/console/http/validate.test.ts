@@ -38,4 +38,13 @@ describe("parseInput", () => {
     );
     expect(parseInput(z.object({ q: z.string().optional() }), undefined, "query")).toEqual({});
   });
+
+  it("says why a record key is bad, not just that it is", () => {
+    const Labels = z.object({
+      labels: z.record(z.string().regex(/^[a-z]+$/, "label names are lower-case"), z.string()),
+    });
+    expect(() => parseInput(Labels, { labels: { "Bad Name": "x" } }, "body")).toThrow(
+      /^body\.labels.*: label names are lower-case$/,
+    );
+  });
 });

@@ -11,7 +11,11 @@ export function parseInput<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(value ?? (part === "body" ? undefined : {}));
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
+  let issue = result.error.issues[0];
+  // A bad record key (a label name, say): zod nests the real reason one level down.
+  if (issue?.code === "invalid_key" && issue.issues[0]) {
+    issue = { ...issue.issues[0], path: [...issue.path, ...issue.issues[0].path] } as typeof issue;
+  }
   const path = [part, ...(issue?.path ?? []).map(String)].join(".");
   const missing = issue?.code === "invalid_type" && valueAt(value, issue.path) === undefined;
   const what = missing ? "is required" : issue?.message;
