@@ -9,9 +9,20 @@
  *
  *   const echo = createClient("Demo.Echo");
  *   await echo.call("Echo", { text: "hi" }, { idempotent: true, timeoutMs: 500 });
+ *
+ *   const limits = config.json<{ rps: number }>("limits.json");   // <MSEC_CONFIG_DIR>/limits.json
+ *   config.onChange((changed) => { ... });
  */
 export { type ErrorCode, isMsecError, MsecError } from "../core/errors.js";
 export type { BalancerMode, Endpoint } from "./balancer/index.js";
+export {
+  type ConfigFs,
+  type ConfigListener,
+  ConfigStore,
+  type ConfigStoreOptions,
+  config,
+  type ReloadResult,
+} from "./config/store.js";
 export { MetricsRegistry, metrics, renderPrometheus } from "./metrics/index.js";
 export { MetricsShipper, type ShipperOptions } from "./metrics/shipper.js";
 export {

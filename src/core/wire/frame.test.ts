@@ -3,10 +3,12 @@ import {
   decodeFrame,
   encodeClose,
   encodeError,
+  encodeGoaway,
   encodeRequest,
   encodeResponse,
   FLAG_COLOR,
   FLAG_JSON,
+  FLAG_NOT_PROCESSED,
   type Frame,
   FrameError,
   FrameReader,
@@ -46,9 +48,23 @@ describe("binary frames", () => {
     expect(err.body.toString()).toBe("too slow");
     expect(decodeFrame(strip(encodeClose("invalid_argument", "bad frame")))).toEqual({
       kind: 3,
+      flags: 0,
       code: "invalid_argument",
       message: "bad frame",
     });
+    expect(
+      decodeFrame(strip(encodeClose("unavailable", "shutting down", FLAG_NOT_PROCESSED))),
+    ).toEqual({ kind: 3, flags: 4, code: "unavailable", message: "shutting down" });
+    expect(decodeFrame(strip(encodeGoaway("draining")))).toEqual({
+      kind: 4,
+      flags: 0,
+      code: "unavailable",
+      message: "draining",
+    });
+    const refused = decodeFrame(
+      strip(encodeError(5, "unavailable", "shutting down", FLAG_NOT_PROCESSED)),
+    ) as Frame & { kind: 2 };
+    expect(refused.flags & FLAG_NOT_PROCESSED).toBe(FLAG_NOT_PROCESSED);
   });
 
   it("refuses malformed frames with a FrameError", () => {

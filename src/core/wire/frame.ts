@@ -4,22 +4,31 @@
  * then carries frames both ways, many requests in flight at once:
  *
  *   u32 length of the rest of the frame (big-endian)
- *   u8  kind: 1 request, 2 response, 3 close (a fatal error, then the sender closes)
- *   u8  flags: bit 0 colored (log everything on this request's path), bit 1 JSON body
+ *   u8  kind: 1 request, 2 response, 3 close (a fatal error, then the sender closes),
+ *           4 goaway (server → client: shutting down, send no new request here)
+ *   u8  flags: bit 0 colored (log everything on this request's path), bit 1 JSON body,
+ *           bit 2 not processed (on an error response or a close frame: the server
+ *           never ran the request(s) left unanswered, so any instance may take them)
  *   u32 request id (chosen by the client, echoed by the server; 0 in a close frame)
  *   request:  u32 timeout in ms (0: none), u8 method length, method (UTF-8),
  *             u8 trace-id length, trace id (ASCII), body
  *   response: u8 status (0 ok, else a code from RPC_CODES, and the body is the message)
  *   close:    u8 status, body is the message
+ *   goaway:   as close. The client stops sending on the connection and half-closes it
+ *             (TCP FIN); the server answers every request it read, then ends it too.
+ *             No request is lost in between: whatever the client sent before its FIN
+ *             reaches the server before the end of the stream.
  */
 import { type ErrorCode, MsecError } from "../errors.js";
 
 export const PREFACE = Buffer.from("MSEC\x01", "latin1");
 export const DEFAULT_MAX_FRAME = 4 * 1024 * 1024;
 
-export const FrameKind = { request: 1, response: 2, close: 3 } as const;
+export const FrameKind = { request: 1, response: 2, close: 3, goaway: 4 } as const;
 export const FLAG_COLOR = 1;
 export const FLAG_JSON = 2;
+/** The server did not run the request (or the requests left unanswered): safe to retry anywhere. */
+export const FLAG_NOT_PROCESSED = 4;
 
 /** Status codes on the wire: index in this list (0 is success). Never reorder; only append. */
 export const RPC_CODES: readonly (ErrorCode | "ok")[] = [
@@ -67,7 +76,8 @@ export interface ResponseFrame {
 }
 
 export interface CloseFrame {
-  kind: typeof FrameKind.close;
+  kind: typeof FrameKind.close | typeof FrameKind.goaway;
+  flags: number;
   code: ErrorCode;
   message: string;
 }
@@ -128,21 +138,31 @@ function writeBody(buf: Buffer, body: Uint8Array | string, at: number): void {
   else buf.set(body, at);
 }
 
-export function encodeError(id: number, code: ErrorCode, message: string): Buffer {
-  return encodeResponse(id, 0, code, Buffer.from(message, "utf8"));
+export function encodeError(id: number, code: ErrorCode, message: string, flags = 0): Buffer {
+  return encodeResponse(id, flags, code, Buffer.from(message, "utf8"));
 }
 
-export function encodeClose(code: ErrorCode, message: string): Buffer {
+export function encodeClose(
+  code: ErrorCode,
+  message: string,
+  flags = 0,
+  kind: typeof FrameKind.close | typeof FrameKind.goaway = FrameKind.close,
+): Buffer {
   const msg = Buffer.from(message, "utf8");
   const total = HEAD + 1 + msg.length;
   const buf = Buffer.allocUnsafe(total);
   buf.writeUInt32BE(total - 4, 0);
-  buf[4] = FrameKind.close;
-  buf[5] = 0;
+  buf[4] = kind;
+  buf[5] = flags;
   buf.writeUInt32BE(0, 6);
   buf[10] = CODE_INDEX.get(code) ?? 2;
   msg.copy(buf, 11);
   return buf;
+}
+
+/** Server → client: no new request on this connection; those already sent will be answered. */
+export function encodeGoaway(message: string): Buffer {
+  return encodeClose("unavailable", message, 0, FrameKind.goaway);
 }
 
 /** A protocol violation: the connection cannot be trusted any more and is closed. */
@@ -199,9 +219,10 @@ export function decodeFrame(frame: Buffer): Frame {
         body: frame.subarray(7),
       };
     }
-    case FrameKind.close: {
+    case FrameKind.close:
+    case FrameKind.goaway: {
       if (frame.length < 7) throw new FrameError("invalid_argument", "close frame too short");
-      return { kind, code: codeAt(frame, 6), message: frame.toString("utf8", 7) };
+      return { kind, flags, code: codeAt(frame, 6), message: frame.toString("utf8", 7) };
     }
     default:
       throw new FrameError("invalid_argument", `unknown frame kind ${kind}`);

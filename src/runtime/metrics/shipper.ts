@@ -10,7 +10,12 @@ export interface ShipperOptions {
   /** Console URL (default MSEC_CONSOLE) and an operator token (default MSEC_TOKEN). */
   console?: string;
   token?: string;
-  /** How often to send (default MSEC_METRICS_INTERVAL_MS or 60 s). */
+  /**
+   * The agent's local relay (default MSEC_METRICS_URL): when set, minutes go there instead
+   * of to the console, same request, no token (the agent sends them on with its own).
+   */
+  relay?: string;
+  /** How often to send (default MSEC_METRICS_INTERVAL_MS, else 10 s to a relay, 60 s to the console). */
   intervalMs?: number;
   registry?: MetricsRegistry;
   log?: Logger;
@@ -20,7 +25,7 @@ export interface ShipperOptions {
  * Sends this process's metrics to the console every interval: the minutes not yet
  * acknowledged, the current one included (it is resent as it grows). While the console
  * is unreachable the minutes wait in memory (up to three hours) and go out together
- * when it is back. Processes run by an agent will hand their minutes to it instead.
+ * when it is back. Processes run by an agent hand their minutes to its relay instead.
  */
 export class MetricsShipper {
   private readonly collector: MinuteCollector;
@@ -28,17 +33,24 @@ export class MetricsShipper {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private sending: Promise<void> | undefined;
+  private readonly relay: string | undefined;
 
   constructor(private readonly opts: ShipperOptions) {
     this.collector = new MinuteCollector(opts.registry ?? defaultRegistry);
-    this.api = new ConsoleApi(
-      opts.console ?? process.env.MSEC_CONSOLE ?? "http://127.0.0.1:7700",
-      opts.token ?? process.env.MSEC_TOKEN,
-    );
+    this.relay = opts.relay ?? (process.env.MSEC_METRICS_URL || undefined);
+    this.api = this.relay
+      ? new ConsoleApi(this.relay, undefined)
+      : new ConsoleApi(
+          opts.console ?? process.env.MSEC_CONSOLE ?? "http://127.0.0.1:7700",
+          opts.token ?? process.env.MSEC_TOKEN,
+        );
   }
 
   get intervalMs(): number {
-    return this.opts.intervalMs ?? (Number(process.env.MSEC_METRICS_INTERVAL_MS) || 60_000);
+    return (
+      this.opts.intervalMs ??
+      (Number(process.env.MSEC_METRICS_INTERVAL_MS) || (this.relay ? 10_000 : 60_000))
+    );
   }
 
   start(): void {

@@ -4,9 +4,11 @@ import { type ErrorCode, MsecError } from "../../core/errors.js";
 import {
   encodeClose,
   encodeError,
+  encodeGoaway,
   encodeResponse,
   FLAG_COLOR,
   FLAG_JSON,
+  FLAG_NOT_PROCESSED,
   type Frame,
   FrameError,
   FrameKind,
@@ -19,6 +21,8 @@ import { hostOf } from "./meter.js";
 import type { Dispatcher } from "./server.js";
 import { TickWriter } from "./tick-writer.js";
 
+const SHUTTING_DOWN = "server is shutting down";
+
 /** The server side of one binary-protocol connection: many calls in flight, answered in any order. */
 export class BinaryConnection {
   private readonly reader: FrameReader;
@@ -26,6 +30,10 @@ export class BinaryConnection {
   private readonly peerHost: string;
   private readonly writer: TickWriter;
   private closed = false;
+  /** The client half-closed: no request will come any more; end once the last is answered. */
+  private peerEnded = false;
+  /** Past the shutdown grace: refuse new requests (unprocessed, so retried elsewhere). */
+  private refusing = false;
   /** Calls being served, so that they are cancelled if the caller goes away. */
   private readonly active = new Set<{ abort(reason: MsecError): void }>();
 
@@ -40,6 +48,10 @@ export class BinaryConnection {
     // Room for the frame header on top of the biggest message.
     this.reader = new FrameReader((f) => this.onFrame(f), d.maxMessageBytes + 600);
     socket.on("data", (chunk: Buffer) => this.push(chunk));
+    socket.on("end", () => {
+      this.peerEnded = true;
+      this.endWhenIdle();
+    });
     socket.on("close", () => {
       this.closed = true;
       for (const ctx of this.active)
@@ -63,11 +75,44 @@ export class BinaryConnection {
   }
 
   /** Send a close frame saying why, then end the connection. */
-  close(code: ErrorCode, message: string): void {
+  close(code: ErrorCode, message: string, flags = 0): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.end(encodeClose(code, message));
+    this.socket.end(encodeClose(code, message, flags));
     setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  /**
+   * Shutdown, step 1: ask the client to send nothing new here. It half-closes; what it
+   * sent before still arrives and is served, then the connection ends (see `endWhenIdle`).
+   */
+  goaway(): void {
+    if (this.closed) return;
+    this.writer.write(encodeGoaway(SHUTTING_DOWN));
+  }
+
+  /**
+   * Shutdown, step 2, for a client that did not half-close in time: refuse what it sends
+   * from now on as not processed, and close as soon as the calls in progress are answered.
+   */
+  refuse(): void {
+    this.refusing = true;
+    this.endWhenIdle();
+  }
+
+  get idle(): boolean {
+    return this.active.size === 0;
+  }
+
+  private endWhenIdle(): void {
+    if (this.closed || this.active.size > 0) return;
+    if (this.peerEnded) {
+      this.closed = true;
+      this.socket.end();
+    } else if (this.refusing) {
+      // Every request read has been answered: whatever the client still waits for was never run.
+      this.close("unavailable", SHUTTING_DOWN, FLAG_NOT_PROCESSED);
+    }
   }
 
   private onFrame(f: Frame): void {
@@ -78,6 +123,11 @@ export class BinaryConnection {
 
   private serve(f: RequestFrame): void {
     const started = performance.now();
+    if (this.refusing) {
+      const frame = encodeError(f.id, "unavailable", SHUTTING_DOWN, FLAG_NOT_PROCESSED);
+      this.finish(f, started, "unavailable", frame);
+      return;
+    }
     const route = this.d.route(f.method);
     if (!route) {
       this.finish(
@@ -122,11 +172,15 @@ export class BinaryConnection {
         : undefined;
     void served.then((result) => {
       this.active.delete(ctx);
+      if (!done) {
+        done = true;
+        if (timer) clearTimeout(timer);
+        this.answer(f, started, result);
+      }
+      // The answer is written before the connection ends; the server's count drops last,
+      // so a shutdown waiting on it finds this connection already ending.
+      if (this.peerEnded || this.refusing) this.endWhenIdle();
       end();
-      if (done) return;
-      done = true;
-      if (timer) clearTimeout(timer);
-      this.answer(f, started, result);
     });
   }
 

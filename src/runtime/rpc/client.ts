@@ -281,9 +281,9 @@ export class RpcClient {
     setEndpoints(this.balancer, endpoints, Date.now());
     const live = new Set(endpoints.map((e) => e.addr));
     for (const [addr, c] of this.connections) {
-      // Let calls in flight finish; new calls will not pick it.
-      if (!live.has(addr) && c.inFlight === 0) {
-        c.close();
+      // New calls will not pick it; the calls in flight finish, then it closes.
+      if (!live.has(addr)) {
+        c.drain();
         this.connections.delete(addr);
       }
     }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../../core/errors.js";
+import { CONFIG_CONTROL_PATH, handleConfigControl } from "../config/control.js";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../metrics/prometheus.js";
 import { deadlineError, ServerCallContext, serveCall } from "./call.js";
 import { connectStatus, toConnectCode } from "./codes.js";
@@ -11,10 +12,17 @@ import type { Dispatcher } from "./server.js";
 /**
  * HTTP/1.1 on the service port: the Connect unary protocol (`POST /pkg.Service/Method`
  * with `application/json` or `application/proto`), so curl and stock Connect clients
- * can call; plus `GET /metrics` (Prometheus) and `GET /health`.
+ * can call; plus `GET /metrics` (Prometheus), `GET /health` and the agent's
+ * `POST /_msec/config`.
  */
 export function handleHttp(d: Dispatcher, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? "/").split("?")[0] ?? "/";
+  // Shutting down: answer, then close, so keep-alive clients open their next call elsewhere.
+  if (d.closing) res.setHeader("connection", "close");
+  if (path === CONFIG_CONTROL_PATH) {
+    handleConfigControl(d.config, req, res);
+    return;
+  }
   if (req.method === "GET" && path === "/metrics") {
     res.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE });
     res.end(renderPrometheus(d.registry.all(), { service: d.service }));
@@ -113,6 +121,7 @@ async function serveHttp(
   if (done) return;
   done = true;
   if (timer) clearTimeout(timer);
+  if (d.closing && !res.headersSent) res.setHeader("connection", "close");
   d.meter?.record(
     method,
     hostOf(peer),

@@ -3,6 +3,7 @@ import { MsecError } from "../../core/errors.js";
 import {
   DEFAULT_MAX_FRAME,
   encodeRequest,
+  FLAG_NOT_PROCESSED,
   type Frame,
   FrameKind,
   FrameReader,
@@ -42,7 +43,8 @@ export class ClientConnection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly writer: TickWriter;
-  private state: "connecting" | "open" | "closed" = "connecting";
+  /** `draining`: no new call (the server said goaway, or the instance left the list). */
+  private state: "connecting" | "open" | "draining" | "closed" = "connecting";
   private readonly ready: Promise<void>;
   /** Why the connection ended, once it has. */
   failure: MsecError | undefined;
@@ -91,8 +93,9 @@ export class ClientConnection {
     );
   }
 
+  /** Takes new calls (a draining connection only finishes the ones it has). */
   get isOpen(): boolean {
-    return this.state !== "closed";
+    return this.state === "connecting" || this.state === "open";
   }
 
   get inFlight(): number {
@@ -127,8 +130,8 @@ export class ClientConnection {
     } catch (e) {
       throw new NotSentError((e as MsecError).message);
     }
-    if (this.state === "closed")
-      throw new NotSentError(this.failure?.message ?? `connection to ${this.addr} closed`);
+    if (this.state !== "open")
+      throw new NotSentError(this.failure?.message ?? `connection to ${this.addr} is closing`);
     return this.send(method, flags, timeoutMs, traceId, body);
   }
 
@@ -183,14 +186,39 @@ export class ClientConnection {
     this.fail(new MsecError("unavailable", `connection to ${this.addr} closed by the client`));
   }
 
+  /**
+   * Send no new call; let the calls in flight finish. Half-closes the socket: the server
+   * sees the end of the stream after our last request, answers it, and ends too.
+   */
+  drain(): void {
+    if (this.state === "closed" || this.state === "draining") return;
+    if (this.pending.size === 0) {
+      this.close();
+      return;
+    }
+    this.state = "draining";
+    this.socket.end();
+  }
+
   private onFrame(f: Frame): void {
     if (f.kind === FrameKind.response) {
       const p = this.pending.get(f.id);
       if (!p) return;
       this.pending.delete(f.id);
-      p.resolve({ code: f.code, body: f.body });
+      // Refused before it ran (the server is shutting down): any instance may take it.
+      if (f.code !== undefined && (f.flags & FLAG_NOT_PROCESSED) !== 0)
+        p.reject(new NotSentError(`${this.addr}: ${f.body.toString("utf8")}`));
+      else p.resolve({ code: f.code, body: f.body });
+    } else if (f.kind === FrameKind.goaway) {
+      this.drain();
     } else if (f.kind === FrameKind.close) {
-      this.fail(new MsecError(f.code, `${this.addr} closed the connection: ${f.message}`));
+      const message = `${this.addr} closed the connection: ${f.message}`;
+      // The server answered every request it ran: the ones still waiting never ran.
+      this.fail(
+        (f.flags & FLAG_NOT_PROCESSED) !== 0
+          ? new NotSentError(message)
+          : new MsecError(f.code, message),
+      );
     } else {
       this.fail(new MsecError("unavailable", `${this.addr} sent a request frame to a client`));
     }
