@@ -15,7 +15,7 @@ import { gzipSync } from "node:zlib";
 import * as tar from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MsecError } from "../../core/errors.js";
-import { unpackPackage } from "./unpack.js";
+import { unpackArchive, unpackPackage } from "./unpack.js";
 
 const MANIFEST = JSON.stringify({
   entry: "server.js",
@@ -294,5 +294,22 @@ describe("unpackPackage", () => {
 
   it("refuses bytes that are not a tar.gz", async () => {
     await expectRefused(Buffer.from("definitely not an archive"), /package refused/);
+  });
+});
+
+describe("unpackArchive (libraries and plugins)", () => {
+  it("unpacks an archive without a manifest", async () => {
+    const dest = join(work, "libs", "3");
+    await unpackArchive(rawTarGz([{ path: "lib.js", body: "lib" }]), dest);
+    expect(await readFile(join(dest, "lib.js"), "utf8")).toBe("lib");
+  });
+
+  it("refuses what a package would be refused for, leaving nothing", async () => {
+    const dest = join(work, "libs", "4");
+    const err = await unpackArchive(rawTarGz([{ path: "../evil", body: "x" }]), dest).catch(
+      (e: unknown) => e,
+    );
+    expect((err as MsecError).code).toBe("invalid_argument");
+    expect(await readdir(join(work, "libs")).catch(() => [])).toEqual([]);
   });
 });

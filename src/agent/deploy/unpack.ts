@@ -291,6 +291,16 @@ export async function unpackPackage(
     );
   }
 
+  await extractChecked(bytes, entries, destDir);
+  return manifest;
+}
+
+/** Extract into `<dest>.tmp-<random>` (only the listed entries), then rename into place. */
+async function extractChecked(
+  bytes: Buffer,
+  entries: readonly ListedEntry[],
+  destDir: string,
+): Promise<void> {
   const allowed = new Set(entries.map((e) => `${e.type}:${e.path}`));
   const tmp = `${destDir.replace(/\/+$/, "")}.tmp-${randomBytes(6).toString("hex")}`;
   try {
@@ -304,5 +314,23 @@ export async function unpackPackage(
       ? err
       : new MsecError("internal", `unpack failed: ${String(err)}`, { cause: err });
   }
-  return manifest;
+}
+
+/**
+ * Unpacks a library or plugin archive (`.tar.gz`) into `destDir` with every check of
+ * {@link unpackPackage} except the manifest: such archives have no `msec.json`.
+ */
+export async function unpackArchive(
+  archive: Buffer | string,
+  destDir: string,
+  limits: UnpackLimits = DEFAULT_UNPACK_LIMITS,
+): Promise<void> {
+  const bytes = typeof archive === "string" ? await readFile(archive) : archive;
+  if (await exists(destDir)) {
+    throw new MsecError("already_exists", `destination ${destDir} already exists`, {
+      field: "destDir",
+    });
+  }
+  const { entries } = await listArchive(bytes, limits);
+  await extractChecked(bytes, entries, destDir);
 }
