@@ -1,6 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { MsecError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { Labels } from "../core/schemas/naming.js";
@@ -10,6 +10,7 @@ import { ArtifactSource } from "./artifacts.js";
 import { loadOrEnroll } from "./enroll.js";
 import { readJsonFile, writeFileAtomic } from "./fsutil.js";
 import { Layout } from "./layout.js";
+import { MetricsRelay, postToConsole } from "./metrics/relay.js";
 import { isSameProcess, procStartTime } from "./proc.js";
 import { InstancesRegistrar } from "./registrar.js";
 import type { UnitTiming } from "./service.js";
@@ -17,6 +18,8 @@ import { loadState, StateFile } from "./state-file.js";
 import { DesiredSync, Reporter } from "./sync.js";
 
 export interface AgentTiming extends UnitTiming {
+  /** How often the machine's merged metrics go to the console (60 s; MSEC_METRICS_INTERVAL_MS). */
+  metricsIntervalMs: number;
   /** Desired-state long-poll wait (25 s). */
   longPollWaitMs: number;
   /** State report heartbeat (5 s). */
@@ -32,6 +35,7 @@ export interface AgentTiming extends UnitTiming {
 }
 
 export const DEFAULT_TIMING: AgentTiming = {
+  metricsIntervalMs: Number(process.env.MSEC_METRICS_INTERVAL_MS) || 60_000,
   drainWaitMs: 2000,
   stopTimeoutMs: 15_000,
   probeIntervalMs: 5000,
@@ -97,6 +101,43 @@ async function lock(layout: Layout): Promise<() => Promise<void>> {
   return () => rm(layout.lockFile, { force: true });
 }
 
+/**
+ * The machine's metrics relay, on the loopback port it had before when it can: the
+ * processes a restarted agent adopts keep posting to the URL they were started with.
+ */
+async function startRelay(
+  layout: Layout,
+  cred: { consoleUrl: string; credential: string },
+  timing: AgentTiming,
+  log: Logger,
+): Promise<{ relay: MetricsRelay; url: string }> {
+  const portFile = join(layout.agentDir, "relay.json");
+  const saved = (await readJsonFile(portFile).catch(() => undefined)) as
+    | { port?: number }
+    | undefined;
+  const make = (port: number) =>
+    new MetricsRelay({
+      send: postToConsole(cred.consoleUrl, cred.credential),
+      spoolDir: join(layout.agentDir, "metrics-spool"),
+      intervalMs: timing.metricsIntervalMs,
+      log,
+      port,
+    });
+  let relay = make(saved?.port ?? 0);
+  let started: { url: string };
+  try {
+    started = await relay.start();
+  } catch (e) {
+    if (!saved?.port) throw e;
+    log.warn({ port: saved.port, err: (e as Error).message }, "relay port taken; using a new one");
+    relay = make(0);
+    started = await relay.start();
+  }
+  const port = Number(new URL(started.url).port);
+  if (port !== saved?.port) await writeFileAtomic(portFile, `${JSON.stringify({ port })}\n`, 0o600);
+  return { relay, url: started.url };
+}
+
 /** The environment every service process inherits: the agent's, without its own msec settings. */
 function inheritedEnv(): Record<string, string> {
   const env: Record<string, string> = {};
@@ -143,17 +184,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       log,
     });
 
-    // ---- METRICS RELAY (wired by the lead) ---------------------------------------
-    // Start src/agent/metrics/relay.ts here, before `core.restore` (a process restarted
-    // there needs the URL):
-    //   const relay = new MetricsRelay({ send: postToConsole(cred.consoleUrl, cred.credential),
-    //     spoolDir: join(layout.agentDir, "metrics"), intervalMs, log, port });
-    //   metricsUrl = (await relay.start()).url;
-    // and `await relay.stop()` in `stop()` below. Give it a stable `port` (a free one on
-    // the first start, kept under .agent/): adopted processes keep the MSEC_METRICS_URL
-    // they were started with.
-    const metricsUrl: string | undefined = opts.metricsUrl;
-    // -------------------------------------------------------------------------------
+    const relay = opts.metricsUrl ? undefined : await startRelay(layout, cred, timing, log);
+    const metricsUrl = opts.metricsUrl ?? relay?.url;
 
     const host = opts.host ?? "127.0.0.1";
     let reporter: Reporter | undefined;
@@ -214,6 +246,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
           reporter?.stop();
           // Last word to the console, short: it may be the one that is down.
           await Promise.race([reporter?.flush(), new Promise((r) => setTimeout(r, 2000))]);
+          // Last send attempt; what is left waits on disk for the next start.
+          await relay?.relay.stop();
           await unlock();
           log.info({ stopServices: o.stopServices ?? false }, "agent stopped");
         })();

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Timestamp } from "./common.js";
-import { MachineName } from "./machine.js";
+import { ArtifactRef, MachineName } from "./machine.js";
 import { Labels, ServiceName, Weight } from "./naming.js";
 
 /**
@@ -53,42 +53,68 @@ export const BatchSize = z.union([
 ]);
 export type BatchSize = z.infer<typeof BatchSize>;
 
-export const CreateReleaseRequest = z
-  .object({
-    service: ServiceName,
-    targets: ReleaseTargets,
-    type: ReleaseType,
-    versions: ReleaseVersions,
-    /** Default: one batch with every target. */
-    batches: z
-      .array(BatchSize)
-      .min(1)
-      .max(100)
-      .default([{ rest: true }]),
-    gate: ReleaseGate.default({ healthSeconds: 10, approval: false }),
-    /** Weight of the instances a plan has moved, until the plan succeeds (default: full). */
-    canaryWeight: Weight.optional(),
-    /** Longest a machine may take to run the new versions healthy (seconds). */
-    deployTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
-    note: z.string().max(1000).default(""),
-  })
-  .superRefine((r, ctx) => {
-    const v = r.versions;
-    const need = (ok: boolean, path: string, message: string) => {
-      if (!ok) ctx.addIssue({ code: "custom", path: ["versions", path], message });
-    };
-    if (r.type === "full" || r.type === "code")
-      need(v.package !== undefined, "package", `a ${r.type} release needs a package version`);
-    if (r.type === "config")
-      need((v.configs?.length ?? 0) > 0, "configs", "a config release needs config versions");
-    if (r.type === "libs")
-      need(
-        (v.libs?.length ?? 0) + (v.plugins?.length ?? 0) > 0,
-        "libs",
-        "a libs release needs library or plugin versions",
-      );
-  });
+/** The parts of a deployment each release type may change. */
+export const RELEASE_PARTS: Record<ReleaseType, readonly (keyof ReleaseVersions)[]> = {
+  full: ["package", "configs", "libs", "plugins"],
+  code: ["package"],
+  config: ["configs"],
+  libs: ["libs", "plugins"],
+};
+
+const ReleaseFields = z.object({
+  service: ServiceName,
+  targets: ReleaseTargets,
+  type: ReleaseType,
+  versions: ReleaseVersions,
+  /** Default: one batch with every target. */
+  batches: z
+    .array(BatchSize)
+    .min(1)
+    .max(100)
+    .default([{ rest: true }]),
+  gate: ReleaseGate.default({ healthSeconds: 10, approval: false }),
+  /** Weight of the instances a plan has moved, until the plan succeeds (default: full). */
+  canaryWeight: Weight.optional(),
+  /** Longest a machine may take to run the new versions healthy (seconds). */
+  deployTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
+  note: z.string().max(1000).default(""),
+});
+
+export const CreateReleaseRequest = ReleaseFields.superRefine((r, ctx) => {
+  const v = r.versions;
+  const need = (ok: boolean, path: string, message: string) => {
+    if (!ok) ctx.addIssue({ code: "custom", path: ["versions", path], message });
+  };
+  if (r.type === "full" || r.type === "code")
+    need(v.package !== undefined, "package", `a ${r.type} release needs a package version`);
+  if (r.type === "config")
+    need((v.configs?.length ?? 0) > 0, "configs", "a config release needs config versions");
+  if (r.type === "libs")
+    need(
+      (v.libs?.length ?? 0) + (v.plugins?.length ?? 0) > 0,
+      "libs",
+      "a libs release needs library or plugin versions",
+    );
+  // A part the release type does not change would be silently ignored: refuse it instead.
+  for (const part of ["package", "configs", "libs", "plugins"] as const) {
+    if (v[part] !== undefined && !RELEASE_PARTS[r.type].includes(part))
+      need(false, part, `a ${r.type} release does not change ${part}`);
+  }
+});
 export type CreateReleaseRequest = z.infer<typeof CreateReleaseRequest>;
+
+/** The artifact versions of a plan, resolved at creation to signed refs (what agents get). */
+export const ResolvedArtifacts = z.object({
+  package: ArtifactRef.optional(),
+  configs: z.array(ArtifactRef).optional(),
+  libs: z.array(ArtifactRef).optional(),
+  plugins: z.array(ArtifactRef).optional(),
+});
+export type ResolvedArtifacts = z.infer<typeof ResolvedArtifacts>;
+
+/** A plan as stored: the request as accepted (defaults filled in) and its resolved artifacts. */
+export const ReleaseSpec = ReleaseFields.extend({ artifacts: ResolvedArtifacts });
+export type ReleaseSpec = z.infer<typeof ReleaseSpec>;
 
 export const ReleaseState = z.enum([
   "draft",
@@ -140,17 +166,29 @@ export const ReleaseView = z.object({
   state: ReleaseState,
   /** Why the plan is paused: an operator's pause, or a gate waiting for approval. */
   pausedFor: z.enum(["operator", "approval"]).nullable(),
-  spec: z.unknown(),
+  spec: ReleaseSpec,
   createdBy: z.string(),
   createdAt: Timestamp,
   startedAt: Timestamp.nullable(),
   endedAt: Timestamp.nullable(),
   error: z.string().nullable(),
   note: z.string(),
+  /** While a batch is in its health gate: when the gate passes if all stays healthy. */
+  gateUntil: Timestamp.nullable(),
   batches: z.array(ReleaseBatchView),
   steps: z.array(ReleaseStepView),
 });
 export type ReleaseView = z.infer<typeof ReleaseView>;
+
+export const ReleaseList = z.object({ releases: z.array(ReleaseView) });
+export type ReleaseList = z.infer<typeof ReleaseList>;
+
+export const ReleaseQuery = z.object({
+  service: ServiceName.optional(),
+  state: ReleaseState.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export type ReleaseQuery = z.infer<typeof ReleaseQuery>;
 
 export const ReleaseAction = z.enum(["execute", "pause", "resume", "abort", "rollback"]);
 export type ReleaseAction = z.infer<typeof ReleaseAction>;
