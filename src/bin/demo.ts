@@ -1,96 +1,142 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-/** One demo service run by `msec up` as a child process. */
-interface DemoService {
-  name: "echo" | "login";
-  service: string;
-  port: number;
-}
+import { startAgent } from "../agent/index.js";
+import { ApiClient } from "../cli/client.js";
+import type { RunningConsole } from "../console/start.js";
+import { MsecError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import { ArtifactList, ArtifactView } from "../core/schemas/artifact.js";
+import { MachineView } from "../core/schemas/machine.js";
+import { ServiceView } from "../core/schemas/naming.js";
+import { ReleaseView } from "../core/schemas/release.js";
+import { DEMO_SERVICES, demoPackage } from "./demo-packages.js";
 
 export interface RunningDemo {
-  /** `Demo.Echo at 127.0.0.1:7801`, once each has said where it listens. */
+  /** `Demo.Echo at 127.0.0.1:7801`, once each serves. */
   lines: string[];
+  /** Stop the agent and the services it runs. */
   stop(): Promise<void>;
 }
 
+const MACHINE = "local";
+const TERMINAL = new Set(["succeeded", "failed", "aborted", "rolled_back"]);
+
 /**
- * Start the demo services (Demo.Echo, and Demo.Login which calls it) registered with
- * the console. Each gets its port (portBase, portBase+1; 0 for free ports), logs to
- * `<dataDir>/logs/demo-<name>.log`, and its instance cache under `<dataDir>/cache`.
+ * The demo of `msec up`, done the way production does it: a local agent enrolls with
+ * the console, the demo services are pushed as code packages, and a release plan
+ * deploys each to this machine. A restart re-uses all of it: the agent keeps its
+ * credential, and a package already deployed is not released again.
  */
 export async function startDemo(opts: {
-  consoleUrl: string;
-  token: string;
+  console: RunningConsole;
   dataDir: string;
+  /** Port of Demo.Echo; Demo.Login gets the next (0: free ports). */
   portBase: number;
+  log: Logger;
 }): Promise<RunningDemo> {
-  const services: DemoService[] = [
-    { name: "echo", service: "Demo.Echo", port: opts.portBase === 0 ? 0 : opts.portBase },
-    { name: "login", service: "Demo.Login", port: opts.portBase === 0 ? 0 : opts.portBase + 1 },
-  ];
-  const logDir = join(opts.dataDir, "logs");
-  await mkdir(logDir, { recursive: true });
-  const children: { proc: ChildProcess; exited: Promise<void> }[] = [];
-  const lines: string[] = [];
-  const stopAll = async () => {
-    for (const c of children) c.proc.kill("SIGTERM");
-    await Promise.all(children.map((c) => c.exited));
-  };
+  const root = resolve(opts.dataDir, "agent");
+  const enrolled = existsSync(join(root, ".agent", "credential.json"));
+  const agent = await startAgent({
+    consoleUrl: opts.console.url,
+    joinToken: enrolled ? undefined : await opts.console.mintJoinToken(),
+    root,
+    name: MACHINE,
+    log: opts.log,
+    // Fresh curves while trying things out; production agents send once a minute.
+    timing: { metricsIntervalMs: Number(process.env.MSEC_METRICS_INTERVAL_MS) || 10_000 },
+  });
+  const stop = () => agent.stop({ stopServices: true });
   try {
-    for (const s of services) {
-      const script = fileURLToPath(new URL(`../examples/demo/${s.name}.js`, import.meta.url));
-      const proc = spawn(process.execPath, [script], {
-        env: {
-          ...process.env,
-          MSEC_CONSOLE: opts.consoleUrl,
-          MSEC_TOKEN: opts.token,
-          MSEC_PORT: String(s.port),
-          MSEC_CACHE_DIR: resolve(opts.dataDir, "cache"),
-          // Fresh curves while trying things out; production agents send once a minute.
-          MSEC_METRICS_INTERVAL_MS: process.env.MSEC_METRICS_INTERVAL_MS ?? "10000",
-          MSEC_LOG_LEVEL: process.env.MSEC_LOG_LEVEL ?? "info",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      const log = createWriteStream(join(logDir, `demo-${s.name}.log`), { flags: "a" });
-      proc.stderr?.pipe(log);
-      const exited = new Promise<void>((done) => proc.once("exit", () => done()));
-      children.push({ proc, exited });
-      const addr = await new Promise<string>((resolveAddr, reject) => {
-        let out = "";
-        const timer = setTimeout(
-          () => reject(new Error(`${s.service} did not start; see ${logDir}`)),
-          15_000,
-        );
-        proc.stdout?.on("data", (d: Buffer) => {
-          out += d.toString();
-          log.write(d);
-          const m = / listening on (\S+)/.exec(out);
-          if (m?.[1]) {
-            clearTimeout(timer);
-            resolveAddr(m[1]);
-          }
-        });
-        void exited.then(() => {
-          clearTimeout(timer);
-          reject(
-            new Error(`${s.service} exited at start; see ${join(logDir, `demo-${s.name}.log`)}`),
-          );
-        });
-      });
-      lines.push(`${s.service} at ${addr}`);
-    }
+    const api = new ApiClient({
+      console: opts.console.url,
+      token: await opts.console.mintToken({
+        username: "admin",
+        name: "msec-up-demo",
+        role: "operator",
+      }),
+    });
+    const ports = [opts.portBase, opts.portBase === 0 ? 0 : opts.portBase + 1];
+    await Promise.all(
+      DEMO_SERVICES.map((d, i) => deploy(api, agent.machine, d.service, d.module, ports[i] ?? 0)),
+    );
+    const lines: string[] = [];
+    for (const d of DEMO_SERVICES)
+      lines.push(`${d.service} at ${await firstInstance(api, d.service)}`);
+    return { lines, stop };
   } catch (e) {
-    // Do not leave half the demo running.
-    await stopAll();
+    await stop();
     throw e;
   }
-  return {
-    lines,
-    stop: stopAll,
-  };
+}
+
+/** Push the demo package if it changed, and release it to this machine unless it runs there. */
+async function deploy(
+  api: ApiClient,
+  machine: string,
+  service: string,
+  module: "echo" | "login",
+  port: number,
+): Promise<void> {
+  const bytes = await demoPackage(module, port);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const enc = encodeURIComponent(service);
+  const { artifacts } = await api.get(`/artifacts/${enc}?kind=package`, ArtifactList);
+  const latest = artifacts.reduce<ArtifactView | undefined>(
+    (a, b) => (a && a.version > b.version ? a : b),
+    undefined,
+  );
+  const version =
+    latest?.sha256 === sha256
+      ? latest.version
+      : (
+          await api.postBytes(
+            `/artifacts/${enc}/package?note=${encodeURIComponent("demo of msec up")}`,
+            bytes,
+            ArtifactView,
+          )
+        ).version;
+  const here = await api.get(`/machines/${encodeURIComponent(machine)}`, MachineView);
+  if (here.deployments.find((d) => d.service === service)?.package.version === version) return;
+  const plan = await api.post(
+    "/releases",
+    {
+      service,
+      targets: { kind: "machines", machines: [machine] },
+      type: "full",
+      versions: { package: version },
+      gate: { healthSeconds: 0, approval: false },
+      note: "demo of msec up",
+    },
+    ReleaseView,
+  );
+  await api.post(`/releases/${plan.id}/execute`, {}, ReleaseView);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const now = await api.get(`/releases/${plan.id}`, ReleaseView);
+    if (now.state === "succeeded") return;
+    if (TERMINAL.has(now.state))
+      throw new MsecError("aborted", `release ${plan.id} of ${service} ${now.state}: ${now.error}`);
+    if (Date.now() > deadline)
+      throw new MsecError(
+        "deadline_exceeded",
+        `release ${plan.id} of ${service} still ${now.state}`,
+      );
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** The address of the service's first registered instance (it registers once healthy). */
+async function firstInstance(api: ApiClient, service: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const view = await api
+      .get(`/services/${encodeURIComponent(service)}/instances`, ServiceView)
+      .catch(() => undefined);
+    const inst = view?.instances.find((i) => i.health === "healthy");
+    if (inst) return inst.addr;
+    if (Date.now() > deadline)
+      throw new MsecError("deadline_exceeded", `${service} did not register in 30 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

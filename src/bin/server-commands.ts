@@ -95,7 +95,7 @@ export function registerServerCommands(program: Command): void {
     program
       .command("up")
       .description(
-        "run the console and the demo services (Demo.Echo, Demo.Login) on this machine, for trying msec out",
+        "run the console, a local agent and the demo services (Demo.Echo, Demo.Login, deployed by a release plan) on this machine, for trying msec out",
       )
       .addOption(
         new Option(
@@ -115,17 +115,12 @@ export function registerServerCommands(program: Command): void {
     const running = await start(flags, log);
     let demo: RunningDemo | undefined;
     if (flags.demo) {
-      const token = await running.mintToken({
-        username: "admin",
-        name: "msec-up-demo",
-        role: "operator",
-      });
       try {
         demo = await startDemo({
-          consoleUrl: running.url,
-          token,
+          console: running,
           dataDir: flags.dataDir,
           portBase: Number(flags.demoPort),
+          log,
         });
         for (const line of demo.lines) out(`service: ${line}`);
       } catch (e) {
@@ -137,7 +132,7 @@ export function registerServerCommands(program: Command): void {
     out("Press Ctrl-C to stop.");
     await untilSignal({
       close: async () => {
-        // Services first, so they deregister while the console still listens.
+        // The agent and its services first, so they deregister while the console still listens.
         await demo?.stop();
         await running.close();
       },

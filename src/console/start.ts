@@ -7,6 +7,7 @@ import type { ThrottleState } from "./auth/throttle.js";
 import type { ConsoleContext } from "./context.js";
 import { API_PREFIX, buildApp } from "./http/app.js";
 import { DesiredStateEvents } from "./machines/deployments.js";
+import { mintLocalJoinToken } from "./machines/local.js";
 import { createRetentionRunner, retentionFromEnv } from "./monitor/retention.js";
 import { createNamingService, type NamingOptions, namingOptionsFromEnv } from "./naming/index.js";
 import { createReleaseExecutor } from "./release/executor.js";
@@ -38,6 +39,8 @@ export interface RunningConsole {
    * services of `msec up`): replaces any token of that name, and is audited.
    */
   mintToken(opts: { username: string; name: string; role: Role }): Promise<string>;
+  /** A one-time join token for an agent started next to this console (audited). */
+  mintJoinToken(): Promise<string>;
   /** Stop taking requests, finish the ones in flight, then close the store. */
   close(): Promise<void>;
 }
@@ -89,6 +92,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
       admin,
       storeLocation: store.location,
       mintToken: (t) => mintLocalToken(store, t, now()),
+      mintJoinToken: () => mintLocalJoinToken(store, now()),
       close: async () => {
         clearInterval(sweep);
         await releases.stop();

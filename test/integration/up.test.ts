@@ -45,19 +45,33 @@ describe("msec up", () => {
         expect.objectContaining({ name: "Demo.Login", instances: 1 }),
       ]),
     );
+    // They were deployed as production does it: a local agent, packages, release plans.
+    const machines = await call(first.url, "GET", "/machines", { cookie: s.cookie });
+    expect(machines.body.machines).toEqual([
+      expect.objectContaining({ name: "local", online: true }),
+    ]);
+    const plans = await call(first.url, "GET", "/releases", { cookie: s.cookie });
+    expect(plans.body.releases.map((r: { state: string }) => r.state)).toEqual([
+      "succeeded",
+      "succeeded",
+    ]);
     expect(await first.stop()).toBe(0);
 
+    // A restart brings the services back from the agent's state: no new upload, no new plan.
     const second = await startConsoleProcess({
       command: "up",
       db: "sqlite:.msec/msec.db",
       cwd: dir,
       env,
-      args: ["--no-demo"],
+      args: ["--demo-port", "0"],
     });
     try {
+      await second.waitForOutput(/^service: Demo\.Login at \S+$/m);
       await second.waitForOutput(/Press Ctrl-C to stop/);
       expect(second.stdout()).not.toMatch(/admin password/);
-      await login(second.url, "admin", password ?? "");
+      const again = await login(second.url, "admin", password ?? "");
+      const plansAgain = await call(second.url, "GET", "/releases", { cookie: again.cookie });
+      expect(plansAgain.body.releases).toHaveLength(2);
     } finally {
       expect(await second.stop()).toBe(0);
     }
