@@ -112,6 +112,7 @@ export function registerServerCommands(program: Command): void {
       level: flags.logLevel,
       destination: pino.destination({ dest: logFile, mkdir: true, sync: false }),
     });
+    const signals = onSignals();
     const running = await start(flags, log);
     let demo: RunningDemo | undefined;
     if (flags.demo) {
@@ -130,7 +131,7 @@ export function registerServerCommands(program: Command): void {
     }
     out(`logs:    ${relative(process.cwd(), resolve(logFile)) || logFile}`);
     out("Press Ctrl-C to stop.");
-    await untilSignal({
+    await signals.until({
       close: async () => {
         // The agent and its services first, so they deregister while the console still listens.
         await demo?.stop();
@@ -146,8 +147,9 @@ export function registerServerCommands(program: Command): void {
         "run the console: HTTP API, web UI and the control plane (logs go to stderr as JSON)",
       ),
   ).action(async (flags: ServerFlags) => {
+    const signals = onSignals();
     const running = await start(flags, createLogger({ level: flags.logLevel }));
-    await untilSignal(running);
+    await signals.until(running);
   });
 }
 
@@ -188,23 +190,42 @@ function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** Run until SIGINT or SIGTERM, then shut down in order; a second signal exits at once. */
-function untilSignal(running: Pick<RunningConsole, "close">): Promise<void> {
-  return new Promise((resolveDone) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`${signal} again: exiting now\n`);
-        process.exit(1);
-      }
-      stopping = true;
-      process.stderr.write(`${signal}: finishing in-flight requests, then stopping\n`);
-      running.close().then(resolveDone, (err) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      });
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+/**
+ * Shut down in order on SIGINT or SIGTERM; a second signal exits at once. Handlers go
+ * in before anything starts (a signal that arrives while starting is acted on once the
+ * server is up); `until(running)` resolves when it has stopped.
+ */
+function onSignals(): { until(running: Pick<RunningConsole, "close">): Promise<void> } {
+  let target: Pick<RunningConsole, "close"> | undefined;
+  let pending: NodeJS.Signals | undefined;
+  let stopping = false;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => {
+    done = r;
   });
+  const stopNow = (signal: NodeJS.Signals, running: Pick<RunningConsole, "close">) => {
+    stopping = true;
+    process.stderr.write(`${signal}: finishing in-flight requests, then stopping\n`);
+    running.close().then(done, (err) => {
+      process.stderr.write(`shutdown failed: ${String(err)}\n`);
+      process.exit(1);
+    });
+  };
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping || pending) {
+      process.stderr.write(`${signal} again: exiting now\n`);
+      process.exit(1);
+    }
+    if (target) stopNow(signal, target);
+    else pending = signal;
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    until(running) {
+      target = running;
+      if (pending) stopNow(pending, running);
+      return finished;
+    },
+  };
 }
