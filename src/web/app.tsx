@@ -5,21 +5,45 @@ import { ApiError, api, errorText, setCsrfToken, setUnauthenticatedHandler } fro
 import type { Messages } from "./i18n/en.js";
 import {
   fmt,
+  formatsFor,
   I18nContext,
-  initialLang,
   LANGUAGES,
   type Lang,
+  loadMessages,
   messagesFor,
   roleLabel,
   saveLang,
+  startLang,
   useI18n,
 } from "./i18n/index.js";
+import { lazy } from "./lazy.js";
 import { AuditPage } from "./pages/audit.js";
 import { HomePage } from "./pages/home.js";
 import { LoginPage } from "./pages/login.js";
 import { PasswordPage, PasswordPrompt } from "./pages/password.js";
+import { ServicesPage } from "./pages/services.js";
 import { UsersPage } from "./pages/users.js";
-import { href, navigate, type Route, useRoute } from "./router.js";
+import {
+  navigate,
+  type Route,
+  type Section,
+  sectionHref,
+  sectionOf,
+  to,
+  useRoute,
+} from "./router.js";
+import { SessionContext } from "./session.js";
+
+// Pages past the first one are chunks of their own, fetched the first time they open (the
+// monitor's brings uPlot), so logging in and the overview load only what they need.
+const MonitorPage = lazy(() => import("./pages/monitor.js").then((m) => m.MonitorPage));
+const ServicePage = lazy(() => import("./pages/service.js").then((m) => m.ServicePage));
+const AlarmsPage = lazy(() => import("./pages/alarms.js").then((m) => m.AlarmsPage));
+const RulePage = lazy(() => import("./pages/rule.js").then((m) => m.RulePage));
+const MachinesPage = lazy(() => import("./pages/machines.js").then((m) => m.MachinesPage));
+const ReleasesPage = lazy(() => import("./pages/releases.js").then((m) => m.ReleasesPage));
+const ReleasePage = lazy(() => import("./pages/release.js").then((m) => m.ReleasePage));
+const ReleaseWizard = lazy(() => import("./pages/release-wizard.js").then((m) => m.ReleaseWizard));
 
 type State =
   | { kind: "loading" }
@@ -28,14 +52,19 @@ type State =
   | { kind: "signedIn"; session: SessionInfo; promptDismissed: boolean };
 
 export function App() {
-  const [lang, setLangState] = useState<Lang>(initialLang);
+  const [lang, setLangState] = useState<Lang>(startLang);
   const i18n = useMemo(
     () => ({
       lang,
       t: messagesFor(lang),
+      f: formatsFor(lang),
       setLang: (l: Lang) => {
         saveLang(l);
-        setLangState(l);
+        // Switch once the catalog is here; if it cannot be fetched, stay as we are.
+        loadMessages(l).then(
+          () => setLangState(l),
+          () => {},
+        );
       },
     }),
     [lang],
@@ -80,7 +109,7 @@ export function App() {
     }
     setCsrfToken(undefined);
     setState({ kind: "anonymous" });
-    navigate("home");
+    navigate(to.home());
   }, []);
 
   return (
@@ -132,29 +161,27 @@ function SignedIn({
   const { t } = useI18n();
   const route = useRoute();
   const isAdmin = session.role === "admin";
-  const links: [Exclude<Route, "unknown">, string][] = [["home", t.navHome]];
+  const links: [Section, string][] = [
+    ["home", t.navHome],
+    ["services", t.navServices],
+    ["monitor", t.navMonitor],
+    ["alarms", t.navAlarms],
+    ["machines", t.navMachines],
+    ["releases", t.navReleases],
+  ];
   if (isAdmin) links.push(["users", t.navUsers], ["audit", t.navAudit]);
   links.push(["password", t.navPassword]);
-
-  let page: ComponentChildren;
-  if (route === "home") page = <HomePage username={session.username} />;
-  else if (route === "password")
-    page = <PasswordPage username={session.username} onChanged={onPasswordChanged} />;
-  else if ((route === "users" || route === "audit") && !isAdmin)
-    page = <Missing message={t.adminOnly} />;
-  else if (route === "users") page = <UsersPage />;
-  else if (route === "audit") page = <AuditPage />;
-  else page = <Missing message={t.notFound} />;
+  const section = sectionOf(route);
 
   return (
-    <>
+    <SessionContext.Provider value={session}>
       <header class="topbar">
-        <a class="brand" href={href("home")}>
+        <a class="brand" href={to.home()}>
           {t.appName}
         </a>
         <nav aria-label={t.mainNav}>
-          {links.map(([r, label]) => (
-            <a key={r} href={href(r)} aria-current={route === r ? "page" : undefined}>
+          {links.map(([s, label]) => (
+            <a key={s} href={sectionHref(s)} aria-current={section === s ? "page" : undefined}>
               {label}
             </a>
           ))}
@@ -168,8 +195,8 @@ function SignedIn({
           {t.logOut}
         </button>
       </header>
-      <main class="page" key={route}>
-        {page}
+      <main class="page" key={pageKey(route)}>
+        <Page route={route} session={session} onPasswordChanged={onPasswordChanged} />
       </main>
       {showPrompt && (
         <PasswordPrompt
@@ -178,8 +205,60 @@ function SignedIn({
           onDismiss={onDismissPrompt}
         />
       )}
-    </>
+    </SessionContext.Provider>
   );
+}
+
+/** Pages remount when this changes (not for a new filter or zoom in the same page). */
+function pageKey(route: Route): string {
+  if (route.page === "service") return `service:${route.name}`;
+  if (route.page === "monitor") return `monitor:${route.service ?? ""}`;
+  if (route.page === "rule") return `rule:${route.id}`;
+  if (route.page === "release") return `release:${route.id}`;
+  return route.page;
+}
+
+function Page({
+  route,
+  session,
+  onPasswordChanged,
+}: {
+  route: Route;
+  session: SessionInfo;
+  onPasswordChanged: () => void;
+}): ComponentChildren {
+  const { t } = useI18n();
+  const isAdmin = session.role === "admin";
+  switch (route.page) {
+    case "home":
+      return <HomePage username={session.username} />;
+    case "password":
+      return <PasswordPage username={session.username} onChanged={onPasswordChanged} />;
+    case "users":
+      return isAdmin ? <UsersPage /> : <Missing message={t.adminOnly} />;
+    case "audit":
+      return isAdmin ? <AuditPage /> : <Missing message={t.adminOnly} />;
+    case "services":
+      return <ServicesPage />;
+    case "service":
+      return <ServicePage name={route.name} />;
+    case "monitor":
+      return <MonitorPage service={route.service} query={route.query} />;
+    case "alarms":
+      return <AlarmsPage tab={route.tab} query={route.query} />;
+    case "rule":
+      return <RulePage id={route.id} query={route.query} />;
+    case "machines":
+      return <MachinesPage />;
+    case "releases":
+      return <ReleasesPage query={route.query} />;
+    case "release":
+      return <ReleasePage id={route.id} />;
+    case "release-new":
+      return <ReleaseWizard query={route.query} />;
+    case "unknown":
+      return <Missing message={t.notFound} />;
+  }
 }
 
 function LanguageSelect() {
@@ -234,7 +313,7 @@ function Missing({ message }: { message: string }) {
   return (
     <div class="card">
       <p>{message}</p>
-      <a href={href("home")}>{t.backHome}</a>
+      <a href={to.home()}>{t.backHome}</a>
     </div>
   );
 }

@@ -10,8 +10,11 @@ export interface Load<T> {
   reload: () => void;
 }
 
-/** Run `load` on mount and on `reload()`; the latest call wins. */
-export function useLoad<T>(load: () => Promise<T>): Load<T> {
+/**
+ * Run `load` on mount, on `reload()` and when `deps` change (which forgets the old data);
+ * the latest call wins. A failed reload keeps the last data beside the error.
+ */
+export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[] = []): Load<T> {
   const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({
     loading: true,
   });
@@ -23,15 +26,17 @@ export function useLoad<T>(load: () => Promise<T>): Load<T> {
     setState((s) => ({ ...s, loading: true }));
     loadRef.current().then(
       (data) => call === latest.current && setState({ data, loading: false }),
-      (error: unknown) => call === latest.current && setState({ error, loading: false }),
+      (error: unknown) =>
+        call === latest.current && setState((s) => ({ data: s.data, error, loading: false })),
     );
   }, []);
   useEffect(() => {
+    setState({ loading: true });
     run();
     return () => {
       latest.current++;
     };
-  }, [run]);
+  }, [run, ...deps]);
   return { data: state.data, error: state.error, loading: state.loading, reload: run };
 }
 
@@ -102,5 +107,106 @@ export function PageTitle({
       </h1>
       {actions}
     </div>
+  );
+}
+
+/** Call `tick` every `ms` while the tab is visible (and once when it becomes visible again). */
+export function usePoll(tick: () => void, ms: number): void {
+  const ref = useRef(tick);
+  ref.current = tick;
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === "visible") ref.current();
+    }, ms);
+    const onVisible = () => {
+      if (document.visibilityState === "visible") ref.current();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener("visibilitychange", onVisible);
+    };
+  }, [ms]);
+}
+
+export interface Action {
+  busy: boolean;
+  error: FormError | undefined;
+  /** Run a change; its failure becomes `error` (the API's message). True when it succeeded. */
+  run: (change: () => Promise<unknown>) => Promise<boolean>;
+  clear: () => void;
+}
+
+export function useAction(): Action {
+  const { t } = useI18n();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<FormError>();
+  const run = async (change: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await change();
+      return true;
+    } catch (e) {
+      setError(toFormError(e, t.networkError));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run, clear: () => setError(undefined) };
+}
+
+/** Shown while the first answer is on its way, when it failed, or when the list is empty. */
+export function LoadState<T>({
+  load,
+  empty,
+  isEmpty,
+}: {
+  load: Load<T>;
+  empty?: ComponentChildren;
+  isEmpty?: (data: T) => boolean;
+}) {
+  const { t } = useI18n();
+  if (load.error !== undefined) return <LoadError error={load.error} onRetry={load.reload} />;
+  if (load.data === undefined) {
+    return (
+      <p class="muted" role="status">
+        {t.loading}
+      </p>
+    );
+  }
+  if (empty !== undefined && isEmpty?.(load.data)) return <p class="empty">{empty}</p>;
+  return null;
+}
+
+/** Links styled as tabs; the current one is marked for assistive technology. */
+export function Tabs({
+  label,
+  tabs,
+}: {
+  label: string;
+  tabs: { href: string; label: string; current: boolean; count?: number | undefined }[];
+}) {
+  return (
+    <nav class="tabs" aria-label={label}>
+      {tabs.map((tab) => (
+        <a key={tab.href} href={tab.href} aria-current={tab.current ? "page" : undefined}>
+          {tab.label}
+          {tab.count !== undefined && tab.count > 0 && <span class="count">{tab.count}</span>}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+/** A time shown relative ("5 minutes ago"), with the exact time on hover and for screen readers. */
+export function When({ at, now }: { at: string | number; now?: number }) {
+  const { f } = useI18n();
+  const iso = new Date(at).toISOString();
+  return (
+    <time dateTime={iso} title={f.dateTimeSeconds(at)} class="nowrap">
+      {f.relative(at, now)}
+    </time>
   );
 }

@@ -1,0 +1,263 @@
+import { useRef, useState } from "preact/hooks";
+import type { ReleaseAction, ReleaseStepView, ReleaseView } from "../../core/schemas/release.js";
+import { API } from "../api.js";
+import { ConfirmDialog } from "../components/dialog.js";
+import { LoadState, PageTitle, useLoad, usePoll, When } from "../components.js";
+import type { Messages } from "../i18n/en.js";
+import { fmt, useI18n } from "../i18n/index.js";
+import {
+  ACTION_STATES,
+  actionLabel,
+  actionText,
+  batchText,
+  phaseBadge,
+  phaseLabel,
+  releaseStateBadge,
+  releaseStateLabel,
+  releaseTypeLabel,
+  targetsText,
+  versionsText,
+} from "../release-text.js";
+import { to } from "../router.js";
+import { useSession } from "../session.js";
+
+const ACTIONS: ReleaseAction[] = ["execute", "pause", "resume", "abort", "rollback"];
+const LIVE = new Set(["running", "paused", "rolling_back"]);
+
+/** One release plan, followed live: each batch and each machine's step; the operator's actions. */
+export function ReleasePage({ id }: { id: number }) {
+  const { t } = useI18n();
+  const rel = useLoad(() => API.release(id), [id]);
+  // Every second while it moves; every ten otherwise (someone else may act on it).
+  const ticks = useRef(0);
+  usePoll(() => {
+    ticks.current++;
+    if ((rel.data && LIVE.has(rel.data.state)) || ticks.current % 10 === 0) rel.reload();
+  }, 1000);
+  return (
+    <>
+      <p class="crumbs">
+        <a href={to.releases()}>{t.releasesTitle}</a> / <span>#{id}</span>
+      </p>
+      <PageTitle>
+        {fmt(t.releaseTitle, { id: String(id), service: rel.data?.service ?? "" })}
+      </PageTitle>
+      {!rel.data && <LoadState load={rel} />}
+      {rel.data && <ReleaseDetail release={rel.data} onChanged={rel.reload} />}
+    </>
+  );
+}
+
+function ReleaseDetail({ release: r, onChanged }: { release: ReleaseView; onChanged: () => void }) {
+  const { t, f } = useI18n();
+  const { can } = useSession();
+  const [pending, setPending] = useState<ReleaseAction>();
+  const allowed = ACTIONS.filter((a) => ACTION_STATES[a].includes(r.state));
+  const s = r.spec;
+  return (
+    <>
+      <div class="toolbar" data-testid="release-state">
+        <span class={releaseStateBadge(r.state)}>{releaseStateLabel(t, r.state)}</span>
+        {r.pausedFor === "approval" && <span class="muted">{t.waitingApproval}</span>}
+        {r.pausedFor === "operator" && <span class="muted">{t.pausedByOperator}</span>}
+        {r.gateUntil && (
+          <span class="muted">
+            {t.gatePasses} <When at={r.gateUntil} />
+          </span>
+        )}
+        <span class="spacer" />
+        {can("operator") &&
+          allowed.map((a) => (
+            <button
+              key={a}
+              type="button"
+              class={
+                a === "execute" || a === "resume"
+                  ? "primary"
+                  : a === "abort" || a === "rollback"
+                    ? "danger"
+                    : undefined
+              }
+              onClick={() => setPending(a)}
+            >
+              {actionLabel(t, a)}
+            </button>
+          ))}
+      </div>
+      {r.error && <p class="note note-error">{r.error}</p>}
+      <section class="card" aria-labelledby="plan-title">
+        <h2 id="plan-title">{t.planTitle}</h2>
+        <dl class="facts">
+          <dt>{t.service}</dt>
+          <dd>
+            <a href={to.service(r.service)}>{r.service}</a>
+          </dd>
+          <dt>{t.releaseType}</dt>
+          <dd>{releaseTypeLabel(t, r.type)}</dd>
+          <dt>{t.versions}</dt>
+          <dd>{versionsText(t, s.versions)}</dd>
+          <dt>{t.targets}</dt>
+          <dd>{targetsText(t, s.targets)}</dd>
+          <dt>{t.batches}</dt>
+          <dd>{s.batches.map((b) => batchText(t, b)).join(" → ")}</dd>
+          <dt>{t.gate}</dt>
+          <dd>
+            {fmt(t.gateHealth, { seconds: f.number(s.gate.healthSeconds) })}
+            {s.gate.approval && ` · ${t.gateApproval}`}
+          </dd>
+          <dt>{t.canaryWeight}</dt>
+          <dd>{s.canaryWeight ?? t.fullWeight}</dd>
+          <dt>{t.deployTimeoutFact}</dt>
+          <dd>{f.duration(s.deployTimeoutSeconds, "second")}</dd>
+          {r.note && (
+            <>
+              <dt>{t.note}</dt>
+              <dd>{r.note}</dd>
+            </>
+          )}
+          <dt>{t.created}</dt>
+          <dd>
+            {f.dateTime(r.createdAt)} · {r.createdBy}
+          </dd>
+          {r.startedAt && (
+            <>
+              <dt>{t.started}</dt>
+              <dd>{f.dateTime(r.startedAt)}</dd>
+            </>
+          )}
+          {r.endedAt && (
+            <>
+              <dt>{t.ended}</dt>
+              <dd>{f.dateTime(r.endedAt)}</dd>
+            </>
+          )}
+        </dl>
+      </section>
+      <Batches release={r} />
+      <Steps steps={r.steps} />
+      {pending && (
+        <ConfirmDialog
+          title={fmt(t.actionTitle, { action: actionLabel(t, pending), id: String(r.id) })}
+          message={actionText(t, pending)}
+          confirmLabel={actionLabel(t, pending)}
+          danger={pending === "abort" || pending === "rollback"}
+          onConfirm={() => API.releaseAction(r.id, pending)}
+          onClose={() => {
+            setPending(undefined);
+            onChanged();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+export function stepVersions(v: ReleaseStepView["from"]): string {
+  if (v === null) return "–";
+  const extra = [...v.configs, ...v.libs, ...v.plugins];
+  return extra.length > 0
+    ? `v${v.package} (${extra.map((x) => `v${x}`).join(", ")})`
+    : `v${v.package}`;
+}
+
+function stepStateLabel(t: Messages, s: ReleaseStepView["state"]): string {
+  return { running: t.stepRunning, succeeded: t.stepSucceeded, failed: t.stepFailed }[s];
+}
+
+const STEP_BADGE = {
+  running: "badge badge-run",
+  succeeded: "badge badge-ok",
+  failed: "badge badge-bad",
+} as const;
+
+function Batches({ release: r }: { release: ReleaseView }) {
+  const { t } = useI18n();
+  if (r.batches.length === 0) {
+    return (
+      <section aria-labelledby="batches-title">
+        <h2 id="batches-title">{t.batches}</h2>
+        <p class="empty">{t.batchesAtExecute}</p>
+      </section>
+    );
+  }
+  return (
+    <section aria-labelledby="batches-title">
+      <h2 id="batches-title">{t.batches}</h2>
+      <ol class="batches">
+        {r.batches.map((b) => (
+          <li key={b.index} class="card batch" data-testid={`batch-${b.index}`}>
+            <div class="section-head">
+              <h3>{fmt(t.batchN, { n: String(b.index + 1) })}</h3>
+              <span class={phaseBadge(b.phase)}>{phaseLabel(t, b.phase)}</span>
+            </div>
+            <ul class="plain-list">
+              {b.machines.map((m) => {
+                const step = r.steps.filter((s) => s.batch === b.index && s.machine === m).at(-1);
+                return (
+                  <li key={m}>
+                    <strong>{m}</strong>{" "}
+                    {step ? (
+                      <>
+                        <span class={STEP_BADGE[step.state]}>{stepStateLabel(t, step.state)}</span>{" "}
+                        <span class="muted small">
+                          {step.action === "rollback" ? `${t.stepRollback} · ` : ""}
+                          {stepVersions(step.from)} → {stepVersions(step.to)}
+                        </span>
+                        {step.error && <div class="text-bad small">{step.error}</div>}
+                      </>
+                    ) : (
+                      <span class="muted small">{t.stepWaiting}</span>
+                    )}
+                  </li>
+                );
+              })}
+            </ul>
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function Steps({ steps }: { steps: ReleaseStepView[] }) {
+  const { t, f } = useI18n();
+  if (steps.length === 0) return null;
+  return (
+    <section aria-labelledby="steps-title">
+      <h2 id="steps-title">{t.stepsTitle}</h2>
+      <div class="table-wrap">
+        <table data-testid="steps">
+          <thead>
+            <tr>
+              <th scope="col">{t.batchHeader}</th>
+              <th scope="col">{t.machine}</th>
+              <th scope="col">{t.action}</th>
+              <th scope="col">{t.state}</th>
+              <th scope="col">{t.versions}</th>
+              <th scope="col">{t.started}</th>
+              <th scope="col">{t.ended}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {steps.map((s) => (
+              <tr key={s.id}>
+                <td>{s.batch + 1}</td>
+                <td>{s.machine}</td>
+                <td>{s.action === "rollback" ? t.stepRollback : t.stepDeploy}</td>
+                <td>
+                  <span class={STEP_BADGE[s.state]}>{stepStateLabel(t, s.state)}</span>
+                  {s.error && <div class="text-bad small">{s.error}</div>}
+                </td>
+                <td class="nowrap">
+                  {stepVersions(s.from)} → {stepVersions(s.to)}
+                </td>
+                <td class="nowrap">{f.dateTimeSeconds(s.startedAt)}</td>
+                <td class="nowrap">{s.endedAt ? f.dateTimeSeconds(s.endedAt) : "–"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
