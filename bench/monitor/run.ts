@@ -1,13 +1,15 @@
 /**
- * Monitor benchmarks: ingest rate into the embedded store, query latency of one day
- * and one week of one attribute, and the cost of `counter.inc` — each beside a peer
- * measured in the same run (raw better-sqlite3 inserts; a bare Map increment).
+ * Monitor benchmarks: ingest rate into the embedded store (first writes, and minutes
+ * resent as they grow), the ingest route's checks, query latency of one day and one
+ * week of one attribute, and the cost of `counter.inc` — each beside a peer measured in
+ * the same run (raw better-sqlite3 inserts and upserts; JSON.parse; a bare Map increment).
  * Run pinned to one core: `npm run bench:monitor` (uses taskset when present).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
+import { checkIngest } from "../../dist/console/monitor/ingest.js";
 import { readMinutes, writeBatches, writePoints } from "../../dist/console/monitor/points.js";
 import { openStore } from "../../dist/console/store/index.js";
 import { MINUTE_MS } from "../../dist/core/schemas/monitor.js";
@@ -20,14 +22,55 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
-async function ingest(): Promise<void> {
-  const store = await openStore(`sqlite:${join(dir, "ingest.db")}`);
-  // An agent's minute: 20 processes × 500 attributes; 10 minutes of it.
-  const attrs = Array.from({ length: 500 }, (_, i) => `attr ${i}`);
-  const base = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 60 * MINUTE_MS;
+/**
+ * Rounds of each ingest measure, alternating msec and its peer, each on a fresh
+ * database; the best of each is kept. The machine is shared: a round that another
+ * process slowed down says nothing about either side.
+ */
+const ROUNDS = 5;
+const attrs = Array.from({ length: 500 }, (_, i) => `attr ${i}`);
+const base = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 200 * MINUTE_MS;
+let fresh = 0;
+const freshPath = (name: string) => join(dir, `${name}-${fresh++}.db`);
+
+/** The peer's table: the same key and columns, no total, no attribute list. */
+function rawDatabase(): SQLite.Database {
+  const raw = new SQLite(freshPath("raw"));
+  raw.pragma("journal_mode = WAL");
+  raw.pragma("synchronous = NORMAL"); // as msec writes metric points
+  raw.exec(
+    "create table p (service text, attr text, instance text, minute bigint, value double precision, primary key (service, attr, instance, minute)) without rowid",
+  );
+  return raw;
+}
+
+async function best(
+  name: string,
+  peerName: string,
+  ours: () => Promise<number>,
+  peer: () => number,
+  rounds = ROUNDS,
+): Promise<void> {
+  for (let r = 0; r < rounds; r++) {
+    results[name] = Math.max(results[name] ?? 0, await ours());
+    results[peerName] = Math.max(results[peerName] ?? 0, peer());
+  }
+}
+
+/** A machine's minute as the agent sends it: 20 processes × 500 attributes, one request (one commit); 10 minutes. */
+async function ingestOnce(filled = 0): Promise<number> {
+  const store = await openStore(`sqlite:${freshPath("ingest")}`);
+  const from = base + filled * MINUTE_MS;
+  if (filled > 0) {
+    const database = (store.native as { database: SQLite.Database }).database;
+    fill(database, "metric_points", filled);
+    const attr = database.prepare(
+      "insert into metric_attrs (service, attr, kind, first_minute, last_minute) values (?, ?, 'counter', ?, ?)",
+    );
+    for (const a of attrs) attr.run("Bench.Svc", a, base, from - MINUTE_MS);
+  }
   let points = 0;
   const started = performance.now();
-  // As the agent sends it: the machine's 20 processes in one request (one commit) a minute.
   for (let m = 0; m < 10; m++) {
     points += await writeBatches(
       store,
@@ -36,37 +79,138 @@ async function ingest(): Promise<void> {
         instance: `10.0.0.${inst}:80`,
         minutes: [
           {
-            minute: base + m * MINUTE_MS,
+            minute: from + m * MINUTE_MS,
             points: attrs.map((attr, i) => ({ attr, kind: "counter" as const, value: i + m })),
           },
         ],
       })),
     );
   }
-  const seconds = (performance.now() - started) / 1000;
-  results.ingestPointsPerSecond = points / seconds;
+  const rate = points / ((performance.now() - started) / 1000);
   await store.close();
+  return rate;
+}
 
-  // The peer: the same rows as plain inserts through prepared statements, one transaction per batch.
-  const raw = new SQLite(join(dir, "raw.db"));
-  raw.pragma("journal_mode = WAL");
-  raw.pragma("synchronous = NORMAL"); // as msec writes metric points
-  raw.exec(
-    "create table p (service text, attr text, instance text, minute bigint, value double precision, primary key (service, attr, instance, minute)) without rowid",
-  );
+/** The peer: the same rows as plain inserts through prepared statements, one transaction per batch. */
+function rawInsertOnce(filled = 0): number {
+  const raw = rawDatabase();
+  if (filled > 0) fill(raw, "p", filled);
+  const from = base + filled * MINUTE_MS;
   const insert = raw.prepare("insert into p values (?, ?, ?, ?, ?)");
-  const rawStarted = performance.now();
+  const started = performance.now();
   for (let m = 0; m < 10; m++) {
     raw.transaction(() => {
       for (let inst = 0; inst < 20; inst++) {
         attrs.forEach((attr, i) => {
-          insert.run("Bench.Svc", attr, `10.0.0.${inst}:80`, base + m * MINUTE_MS, i + m);
+          insert.run("Bench.Svc", attr, `10.0.0.${inst}:80`, from + m * MINUTE_MS, i + m);
         });
       }
     })();
   }
-  results.rawInsertRowsPerSecond = points / ((performance.now() - rawStarted) / 1000);
+  const rate = 100_000 / ((performance.now() - started) / 1000);
   raw.close();
+  return rate;
+}
+
+/**
+ * Minutes already stored before the measured ones (instances and totals), written in
+ * key order so that filling is quick. The key keeps each series' minutes together, as
+ * queries want, so a commit into a store that holds more than a few minutes writes
+ * about one page per series it touches — msec and the peer alike.
+ */
+const FILLED_MINUTES = 120;
+function fill(database: SQLite.Database, table: string, minutes: number): void {
+  const insert = database.prepare(
+    `insert into ${table} (service, attr, instance, minute, value) values (?, ?, ?, ?, ?)`,
+  );
+  const instances = ["*", ...Array.from({ length: 20 }, (_, i) => `10.0.0.${i}:80`)].sort();
+  database.transaction(() => {
+    for (const attr of [...attrs].sort())
+      for (const instance of instances)
+        for (let m = 0; m < minutes; m++)
+          insert.run("Bench.Svc", attr, instance, base + m * MINUTE_MS, instance === "*" ? 20 : 1);
+  })();
+}
+
+/**
+ * As senders really send: the current minute goes out while it grows and again when
+ * complete, so every point is written twice — first new, then replacing itself (and
+ * moving the total by the difference). The partial minute has most attributes.
+ */
+const resendBatches = Array.from({ length: 10 }, (_, m) =>
+  [false, true].map((complete) =>
+    Array.from({ length: 20 }, (_, inst) => ({
+      service: "Bench.Svc",
+      instance: `10.0.0.${inst}:80`,
+      minutes: [
+        {
+          minute: base + m * MINUTE_MS,
+          points: attrs
+            .filter((_, i) => complete || i % 10 !== 0)
+            .map((attr, i) => ({
+              attr,
+              kind: "counter" as const,
+              value: complete ? 2 * i + m : i + m,
+            })),
+        },
+      ],
+    })),
+  ),
+).flat();
+const resendPoints = resendBatches
+  .flat()
+  .reduce((n, b) => n + b.minutes.reduce((k, m) => k + m.points.length, 0), 0);
+
+async function resendOnce(): Promise<number> {
+  const store = await openStore(`sqlite:${freshPath("resend")}`);
+  let points = 0;
+  const started = performance.now();
+  for (const b of resendBatches) points += await writeBatches(store, b);
+  const rate = points / ((performance.now() - started) / 1000);
+  await store.close();
+  return rate;
+}
+
+/** The peer: the same writes as raw prepared upserts (the last value wins; no total to move). */
+function rawUpsertOnce(): number {
+  const raw = rawDatabase();
+  const upsert = raw.prepare(
+    "insert into p values (?, ?, ?, ?, ?) on conflict (service, attr, instance, minute) do update set value = excluded.value",
+  );
+  const started = performance.now();
+  for (const b of resendBatches) {
+    raw.transaction(() => {
+      for (const x of b)
+        for (const m of x.minutes)
+          for (const p of m.points) upsert.run(x.service, p.attr, x.instance, m.minute, p.value);
+    })();
+  }
+  const rate = resendPoints / ((performance.now() - started) / 1000);
+  raw.close();
+  return rate;
+}
+
+/** The ingest route's checks of a machine's minute (body already parsed); peer: JSON.parse of it. */
+function check(): void {
+  const attrs = Array.from({ length: 500 }, (_, i) => `rpc.server.calls{code=ok,method=M${i}}`);
+  const minute = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+  const body = {
+    batches: Array.from({ length: 20 }, (_, inst) => ({
+      service: "Bench.Svc",
+      instance: `10.0.0.${inst}:80`,
+      minutes: [{ minute, points: attrs.map((attr, i) => ({ attr, kind: "counter", value: i })) }],
+    })),
+  };
+  const text = JSON.stringify(body);
+  const rounds = 100;
+  let t = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    if (checkIngest(body, minute).rejected.length > 0) throw new Error("unreachable");
+  }
+  results.checkPointsPerSecond = (rounds * 10_000) / ((performance.now() - t) / 1000);
+  t = performance.now();
+  for (let r = 0; r < rounds; r++) JSON.parse(text);
+  results.jsonParsePointsPerSecond = (rounds * 10_000) / ((performance.now() - t) / 1000);
 }
 
 async function query(): Promise<void> {
@@ -148,7 +292,16 @@ const machine = {
   date: new Date().toISOString(),
 };
 try {
-  await ingest();
+  await best("ingestPointsPerSecond", "rawInsertRowsPerSecond", ingestOnce, rawInsertOnce);
+  await best("resendPointsPerSecond", "rawUpsertRowsPerSecond", resendOnce, rawUpsertOnce);
+  await best(
+    "filledPointsPerSecond",
+    "rawFilledRowsPerSecond",
+    () => ingestOnce(FILLED_MINUTES),
+    () => rawInsertOnce(FILLED_MINUTES),
+    2,
+  );
+  check();
   await query();
   inc();
 } finally {
@@ -183,7 +336,10 @@ const lines = [
   "",
   "| measure | msec | peer (same run) | ratio |",
   "|---|---|---|---|",
-  `| ingest, points/s (a machine's minute per commit: 20 instances × 500 attrs; 10 minutes) | ${Math.round(results.ingestPointsPerSecond ?? 0)} | raw prepared inserts: ${Math.round(results.rawInsertRowsPerSecond ?? 0)} rows/s | ${ratio(results.ingestPointsPerSecond ?? 0, results.rawInsertRowsPerSecond ?? 1)} |`,
+  `| ingest, points/s (a machine's minute per commit: 20 instances × 500 attrs; 10 minutes; best of ${ROUNDS}) | ${Math.round(results.ingestPointsPerSecond ?? 0)} | raw prepared inserts: ${Math.round(results.rawInsertRowsPerSecond ?? 0)} rows/s | ${ratio(results.ingestPointsPerSecond ?? 0, results.rawInsertRowsPerSecond ?? 1)} |`,
+  `| ingest with resends, points/s (each minute sent twice: while it grows, then complete; best of ${ROUNDS}) | ${Math.round(results.resendPointsPerSecond ?? 0)} | raw prepared upserts: ${Math.round(results.rawUpsertRowsPerSecond ?? 0)} rows/s | ${ratio(results.resendPointsPerSecond ?? 0, results.rawUpsertRowsPerSecond ?? 1)} |`,
+  `| ingest into a store already holding ${FILLED_MINUTES} minutes of the same series, points/s (best of 2) | ${Math.round(results.filledPointsPerSecond ?? 0)} | raw prepared inserts into the same: ${Math.round(results.rawFilledRowsPerSecond ?? 0)} rows/s | ${ratio(results.filledPointsPerSecond ?? 0, results.rawFilledRowsPerSecond ?? 1)} |`,
+  `| ingest route's checks of a machine's minute (parsed body), points/s | ${Math.round(results.checkPointsPerSecond ?? 0)} | JSON.parse of the body: ${Math.round(results.jsonParsePointsPerSecond ?? 0)} points/s | ${ratio(results.checkPointsPerSecond ?? 0, results.jsonParsePointsPerSecond ?? 1)} |`,
   `| query one day (${results.query_day_rows} points) p50 / p99 ms | ${results.query_day_p50_ms?.toFixed(2)} / ${results.query_day_p99_ms?.toFixed(2)} | – | – |`,
   `| query one week (${results.query_week_rows} points) p50 / p99 ms | ${results.query_week_p50_ms?.toFixed(2)} / ${results.query_week_p99_ms?.toFixed(2)} | – | – |`,
   `| counter.inc, held handle, ns | ${results.inc_handle_ns?.toFixed(1)} | Map get+set: ${results.map_increment_ns?.toFixed(1)} | ${ratio(results.inc_handle_ns ?? 0, results.map_increment_ns ?? 1)} |`,

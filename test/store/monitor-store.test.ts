@@ -345,4 +345,74 @@ describe.each(TEST_ENGINES)("monitor store [%s]", (engine) => {
     });
     expect(s.series[0]?.values).toEqual([2, 1, null, 3]);
   });
+
+  it("works through a backlog in bounded steps, and forgets attributes with nothing left", async () => {
+    const old = NOW - 50 * DAY_MS;
+    for (const [instance, hits] of [
+      [A, 1],
+      [B, 2],
+    ] as const) {
+      await writePoints(
+        fresh.store,
+        "Backlog.Svc",
+        instance,
+        minutes(old, 3 * 60, (i) => [counter("hits", hits), gauge("level", i % 60)]),
+      );
+    }
+    await writePoints(
+      fresh.store,
+      "Gone.Svc",
+      A,
+      minutes(NOW - 400 * DAY_MS, 5, () => [counter("x", 1)]),
+    );
+    const s = { minuteDays: 30, hourDays: 365 };
+    // Reads of 70 rows end inside hours; runs of 100 rows stop with work left.
+    let runs = 0;
+    for (let more = true; more; runs++) {
+      const r = await runRetention(fresh.store.db, NOW, s, { rowsPerRun: 100, rowsPerRead: 70 });
+      more = r.more;
+      expect(runs).toBeLessThan(100);
+    }
+    expect(runs).toBeGreaterThan(3);
+    const hours = await fresh.store.db
+      .selectFrom("metric_hours")
+      .select(["attr", "instance", "hour", "value", "samples", "min", "max", "last"])
+      .where("service", "=", "Backlog.Svc")
+      .orderBy("attr")
+      .orderBy("instance")
+      .orderBy("hour")
+      .execute();
+    const row = (attr: string, instance: string, h: number, value: number, mx: number) => ({
+      attr,
+      instance,
+      hour: old + h * HOUR_MS,
+      value,
+      samples: 60,
+      min: attr === "level" ? 0 : value / 60,
+      max: mx,
+      last: mx,
+    });
+    expect(hours.map((h) => ({ ...h, hour: Number(h.hour) }))).toEqual([
+      ...[0, 1, 2].map((h) => row("hits", "*", h, 180, 3)),
+      ...[0, 1, 2].map((h) => row("hits", A, h, 60, 1)),
+      ...[0, 1, 2].map((h) => row("hits", B, h, 120, 2)),
+      ...["*", A, B].flatMap((inst) =>
+        [0, 1, 2].map((h) => ({
+          ...row("level", inst, h, inst === "*" ? 59 : 29.5, inst === "*" ? 118 : 59),
+          min: 0,
+        })),
+      ),
+    ]);
+    const left = await fresh.store.db
+      .selectFrom("metric_points")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("service", "in", ["Backlog.Svc", "Gone.Svc"])
+      .executeTakeFirstOrThrow();
+    expect(Number(left.n)).toBe(0);
+    expect(await listAttributes(fresh.store.db, "Gone.Svc")).toEqual([]);
+    expect((await listAttributes(fresh.store.db, "Backlog.Svc")).map((a) => a.attr)).toEqual([
+      "hits",
+      "level",
+    ]);
+  });
 });

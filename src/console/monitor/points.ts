@@ -1,5 +1,6 @@
 import type SQLite from "better-sqlite3";
 import { sql } from "kysely";
+import { MsecError } from "../../core/errors.js";
 import type { HistogramValue, IngestPoint, MetricKind } from "../../core/schemas/monitor.js";
 import { TOTAL } from "../../core/schemas/monitor.js";
 import { onSqliteConnection, type Store } from "../store/index.js";
@@ -52,42 +53,49 @@ export interface InstanceBatch {
 
 /**
  * `writePoints` for many instances at once. One commit for a whole batch is what makes
- * ingest fast: a commit costs about as much as thousands of row writes.
+ * ingest fast: a commit costs about as much as thousands of row writes. Returns the
+ * number of points stored (a point repeated in the batch counts each time; the last wins).
  */
 export async function writeBatches(
   store: Store,
   batches: readonly InstanceBatch[],
 ): Promise<number> {
-  const planned = batches.map(plan).filter((p) => p.rows.length > 0);
-  if (planned.length === 0) return 0;
+  if (!batches.some((b) => b.minutes.some((m) => m.points.length > 0))) return 0;
+  for (const b of batches) {
+    if (b.instance === TOTAL)
+      throw new MsecError("invalid_argument", `instance "${TOTAL}" is the service total`, {
+        field: "instance",
+      });
+  }
   if (store.native.engine === "sqlite") {
     const database = store.native.database;
-    await onSqliteConnection(store.db, () => writeSqlite(database, planned));
-  } else {
-    await store.transaction(async (tx) => {
-      for (const { service, instance, rows, kinds } of planned) {
-        const plain = rows.filter((r) => !r.hist);
-        for (let i = 0; i < plain.length; i += 5000)
-          await writePlainPostgres(tx, service, instance, plain.slice(i, i + 5000));
-        for (const r of rows) if (r.hist) await writeHistogram(tx, service, instance, r);
-        await upsertAttrs(tx, service, kinds);
-      }
-    });
+    return onSqliteConnection(store.db, () => writeSqlite(database, batches));
   }
-  return planned.reduce((n, p) => n + p.rows.length, 0);
+  const planned = batches.map(plan).filter((p) => p.rows.length > 0);
+  await store.transaction(async (tx) => {
+    for (const { service, instance, rows } of planned) {
+      const plain = rows.filter((r) => !r.hist);
+      for (let i = 0; i < plain.length; i += 5000)
+        await writePlainPostgres(tx, service, instance, plain.slice(i, i + 5000));
+      for (const r of rows) if (r.hist) await writeHistogram(tx, service, instance, r);
+    }
+    for (const [service, kinds] of attrSpans(batches)) await upsertAttrs(tx, service, kinds);
+  });
+  return planned.reduce((n, p) => n + p.points, 0);
 }
 
 interface Planned {
   service: string;
   instance: string;
+  /** One per (attribute, minute): PostgreSQL's `on conflict` cannot touch a row twice. */
   rows: Row[];
-  kinds: Map<string, AttrSpan>;
+  points: number;
 }
 
 function plan(batch: InstanceBatch): Planned {
   // The last point for an (attribute, minute) wins, as a resend would.
   const byKey = new Map<string, Row>();
-  const kinds = new Map<string, AttrSpan>();
+  let points = 0;
   for (const m of batch.minutes) {
     for (const p of m.points) {
       byKey.set(`${p.attr}\u0000${m.minute}`, {
@@ -96,16 +104,10 @@ function plan(batch: InstanceBatch): Planned {
         value: p.value,
         hist: p.hist,
       });
-      const k = kinds.get(p.attr);
-      if (!k) kinds.set(p.attr, { kind: p.kind, first: m.minute, last: m.minute });
-      else {
-        k.kind = p.kind;
-        k.first = Math.min(k.first, m.minute);
-        k.last = Math.max(k.last, m.minute);
-      }
+      points++;
     }
   }
-  return { service: batch.service, instance: batch.instance, rows: [...byKey.values()], kinds };
+  return { service: batch.service, instance: batch.instance, rows: [...byKey.values()], points };
 }
 
 interface AttrSpan {
@@ -114,24 +116,70 @@ interface AttrSpan {
   last: number;
 }
 
+/** Per service, each attribute's kind (the last sent wins) and the minutes it spans. */
+function attrSpans(batches: readonly InstanceBatch[]): Map<string, Map<string, AttrSpan>> {
+  const services = new Map<string, Map<string, AttrSpan>>();
+  for (const b of batches) {
+    let kinds = services.get(b.service);
+    if (!kinds) {
+      kinds = new Map();
+      services.set(b.service, kinds);
+    }
+    for (const m of b.minutes) {
+      for (const p of m.points) {
+        const k = kinds.get(p.attr);
+        if (!k) kinds.set(p.attr, { kind: p.kind, first: m.minute, last: m.minute });
+        else {
+          k.kind = p.kind;
+          if (m.minute < k.first) k.first = m.minute;
+          if (m.minute > k.last) k.last = m.minute;
+        }
+      }
+    }
+  }
+  return services;
+}
+
 interface SqliteStatements {
   get: SQLite.Statement;
+  put: SQLite.Statement;
   upsert: SQLite.Statement;
+  addTotal: SQLite.Statement;
   attr: SQLite.Statement;
 }
 
 const prepared = new WeakMap<SQLite.Database, SqliteStatements>();
 
+/**
+ * The value the last put replaced, or undefined when it inserted. SQLite calls
+ * `msec_replaced(old, new)` inside the upsert, only on a conflict: the old value comes
+ * back without a second statement. Synchronous, so no other put runs in between.
+ */
+const replaced: { value: number | undefined } = { value: undefined };
+
 function sqliteStatements(database: SQLite.Database): SqliteStatements {
   let s = prepared.get(database);
   if (!s) {
+    database.function("msec_replaced", { deterministic: false }, (old, next) => {
+      replaced.value = old as number;
+      return next;
+    });
+    const key = "service = ? and attr = ? and instance = ? and minute = ?";
     s = {
-      get: database.prepare(
-        "select value, hist from metric_points where service = ? and attr = ? and instance = ? and minute = ?",
+      get: database.prepare(`select value, hist from metric_points where ${key}`),
+      // The value a put replaced reaches JavaScript through msec_replaced (above).
+      put: database.prepare(
+        `insert into metric_points (service, attr, instance, minute, value, hist) values (?, ?, ?, ?, ?, null)
+         on conflict (service, attr, instance, minute)
+         do update set value = msec_replaced(metric_points.value, excluded.value), hist = null`,
       ),
       upsert: database.prepare(
         `insert into metric_points (service, attr, instance, minute, value, hist) values (?, ?, ?, ?, ?, ?)
          on conflict (service, attr, instance, minute) do update set value = excluded.value, hist = excluded.hist`,
+      ),
+      addTotal: database.prepare(
+        `insert into metric_points (service, attr, instance, minute, value, hist) values (?, ?, '${TOTAL}', ?, ?, null)
+         on conflict (service, attr, instance, minute) do update set value = metric_points.value + excluded.value`,
       ),
       attr: database.prepare(
         `insert into metric_attrs (service, attr, kind, first_minute, last_minute) values (?, ?, ?, ?, ?)
@@ -145,55 +193,143 @@ function sqliteStatements(database: SQLite.Database): SqliteStatements {
   return s;
 }
 
-/** SQLite: one synchronous transaction, so nothing else runs on the connection meanwhile. */
-function writeSqlite(database: SQLite.Database, planned: readonly Planned[]): void {
+/** What a batch does to one attribute of a service: its kind and span, and its totals' moves. */
+interface AttrAcc extends AttrSpan {
+  /** The total of the minute last touched (most batches hold one minute). */
+  current: TotalMove;
+  /** Every minute's move once the batch holds more than one minute. */
+  minutes: Map<number, TotalMove> | null;
+}
+
+interface TotalMove {
+  minute: number;
+  /** Sum over the batch's plain points of (new value − the value it replaced). */
+  delta: number;
+  /** A point was inserted: the total row must exist even if the delta is 0. */
+  inserted: boolean;
+}
+
+/**
+ * SQLite: one synchronous transaction, so nothing else runs on the connection meanwhile.
+ *
+ * One statement per plain point, new or resent: the upsert hands back the value it
+ * replaced (see `replaced`), and the batch sums the differences per (attribute, minute).
+ * Each service total then moves once per (attribute, minute) of the batch, not once per
+ * point (the triggers of migration 0003 did that; 0008 dropped them). The old values
+ * are read under the transaction's write lock, so the totals stay exact.
+ */
+function writeSqlite(database: SQLite.Database, batches: readonly InstanceBatch[]): number {
   const st = sqliteStatements(database);
   // Metric points may skip the fsync at commit (WAL with synchronous=NORMAL): a killed
   // process still loses nothing, a power cut may lose the last seconds of points. The
   // connection is ours alone for this synchronous stretch, so nothing else runs under it.
   database.pragma("synchronous = NORMAL");
   try {
-    database.transaction(() => {
-      for (const p of planned) writeSqliteRows(st, p.service, p.instance, p.rows, p.kinds);
+    return database.transaction(() => {
+      const services = new Map<string, Map<string, AttrAcc>>();
+      let stored = 0;
+      for (const b of batches) {
+        const { service, instance } = b;
+        let attrs = services.get(service);
+        if (!attrs) {
+          attrs = new Map();
+          services.set(service, attrs);
+        }
+        for (const m of b.minutes) {
+          const minute = m.minute;
+          for (const p of m.points) {
+            const attr = p.attr;
+            let acc = attrs.get(attr);
+            if (!acc) {
+              acc = {
+                kind: p.kind,
+                first: minute,
+                last: minute,
+                current: { minute, delta: 0, inserted: false },
+                minutes: null,
+              };
+              attrs.set(attr, acc);
+            } else {
+              acc.kind = p.kind;
+              if (minute < acc.first) acc.first = minute;
+              if (minute > acc.last) acc.last = minute;
+            }
+            stored++;
+            if (p.hist) {
+              writeSqliteHistogram(st, service, instance, minute, p);
+              continue;
+            }
+            const move = acc.current.minute === minute ? acc.current : totalMove(acc, minute);
+            const value = p.value;
+            replaced.value = undefined;
+            st.put.run(service, attr, instance, minute, value);
+            const old = replaced.value;
+            if (old === undefined) {
+              move.delta += value;
+              move.inserted = true;
+            } else move.delta += value - old;
+          }
+        }
+      }
+      for (const [service, attrs] of services) {
+        for (const [attr, acc] of attrs) {
+          if (acc.minutes) {
+            for (const move of acc.minutes.values()) applyTotal(st, service, attr, move);
+          } else applyTotal(st, service, attr, acc.current);
+          st.attr.run(service, attr, acc.kind, acc.first, acc.last);
+        }
+      }
+      return stored;
     })();
   } finally {
     database.pragma("synchronous = FULL");
   }
 }
 
-function writeSqliteRows(
+function totalMove(acc: AttrAcc, minute: number): TotalMove {
+  if (!acc.minutes) {
+    acc.minutes = new Map([[acc.current.minute, acc.current]]);
+  }
+  let move = acc.minutes.get(minute);
+  if (!move) {
+    move = { minute, delta: 0, inserted: false };
+    acc.minutes.set(minute, move);
+  }
+  acc.current = move;
+  return move;
+}
+
+function applyTotal(st: SqliteStatements, service: string, attr: string, move: TotalMove): void {
+  if (move.inserted || move.delta !== 0) st.addTotal.run(service, attr, move.minute, move.delta);
+}
+
+/** Histograms are few (latency per method): read the old point and the total, merge in JS. */
+function writeSqliteHistogram(
   st: SqliteStatements,
   service: string,
   instance: string,
-  rows: Row[],
-  kinds: Map<string, AttrSpan>,
+  minute: number,
+  p: IngestPoint,
 ): void {
-  for (const r of rows) {
-    if (!r.hist) {
-      // The table's triggers move the service total (migration 0003).
-      st.upsert.run(service, r.attr, instance, r.minute, r.value, null);
-      continue;
-    }
-    const old = st.get.get(service, r.attr, instance, r.minute) as
-      | { value: number; hist: string | null }
-      | undefined;
-    {
-      const total = st.get.get(service, r.attr, TOTAL, r.minute) as
-        | { value: number; hist: string | null }
-        | undefined;
-      const hist = mergeHist(subtractHist(parseHist(total?.hist), parseHist(old?.hist)), r.hist);
-      st.upsert.run(service, r.attr, instance, r.minute, r.value, JSON.stringify(r.hist));
-      st.upsert.run(
-        service,
-        r.attr,
-        TOTAL,
-        r.minute,
-        (total?.value ?? 0) - (old?.value ?? 0) + r.value,
-        hist ? JSON.stringify(hist) : null,
-      );
-    }
-  }
-  for (const [attr, k] of kinds) st.attr.run(service, attr, k.kind, k.first, k.last);
+  const old = st.get.get(service, p.attr, instance, minute) as
+    | { value: number; hist: string | null }
+    | undefined;
+  const total = st.get.get(service, p.attr, TOTAL, minute) as
+    | { value: number; hist: string | null }
+    | undefined;
+  const hist = mergeHist(
+    subtractHist(parseHist(total?.hist), parseHist(old?.hist)),
+    p.hist ?? null,
+  );
+  st.upsert.run(service, p.attr, instance, minute, p.value, JSON.stringify(p.hist));
+  st.upsert.run(
+    service,
+    p.attr,
+    TOTAL,
+    minute,
+    (total?.value ?? 0) - (old?.value ?? 0) + p.value,
+    hist ? JSON.stringify(hist) : null,
+  );
 }
 
 /** PostgreSQL: read the old values, write the new ones, add the differences to the totals — three statements. */

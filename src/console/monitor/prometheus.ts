@@ -1,6 +1,7 @@
 import { type HistogramValue, type MetricKind, MINUTE_MS } from "../../core/schemas/monitor.js";
 import type { Db } from "../store/schema.js";
 import { histogramMean, quantile } from "./histogram.js";
+import { INSTANCES_PER_QUERY, seriesInstances } from "./series.js";
 
 /**
  * Every service's latest complete minute in the Prometheus text format (0.0.4), for an
@@ -119,42 +120,42 @@ export function exportMinute(lastMinute: number, now: number): number | null {
   return m >= complete - MINUTE_MS ? m : null;
 }
 
-/** Points of every attribute's export minute, sorted by service, attribute, instance. */
+/**
+ * Points of every attribute's export minute, sorted by service, attribute, instance.
+ * Each attribute's instances are found by a skip scan of the primary key and read at
+ * their one minute: index seeks in proportion to the series exported.
+ */
 export async function latestPoints(db: Db, now: number): Promise<ExportedPoint[]> {
   const attrs = await db
     .selectFrom("metric_attrs")
     .select(["service", "attr", "kind", "last_minute"])
     .execute();
-  const byMinute = new Map<number, Map<string, MetricKind>>();
-  for (const a of attrs) {
-    const m = exportMinute(Number(a.last_minute), now);
-    if (m === null) continue;
-    let kinds = byMinute.get(m);
-    if (!kinds) {
-      kinds = new Map();
-      byMinute.set(m, kinds);
-    }
-    kinds.set(`${a.service}\u0000${a.attr}`, a.kind as MetricKind);
-  }
   const out: ExportedPoint[] = [];
-  for (const [minute, kinds] of byMinute) {
-    const rows = await db
-      .selectFrom("metric_points")
-      .select(["service", "attr", "instance", "value", "hist"])
-      .where("minute", "=", minute)
-      .execute();
-    for (const r of rows) {
-      const kind = kinds.get(`${r.service}\u0000${r.attr}`);
-      if (!kind) continue;
-      const hist = kind === "histogram" && r.hist ? (JSON.parse(r.hist) as HistogramValue) : null;
-      out.push({
-        service: r.service,
-        attr: r.attr,
-        instance: r.instance,
-        kind,
-        value: r.value,
-        hist,
-      });
+  for (const a of attrs) {
+    const minute = exportMinute(Number(a.last_minute), now);
+    if (minute === null) continue;
+    const kind = a.kind as MetricKind;
+    const instances = await seriesInstances(db, "metric_points", a.service, a.attr);
+    for (let i = 0; i < instances.length; i += INSTANCES_PER_QUERY) {
+      const rows = await db
+        .selectFrom("metric_points")
+        .select(["instance", "value", "hist"])
+        .where("service", "=", a.service)
+        .where("attr", "=", a.attr)
+        .where("instance", "in", instances.slice(i, i + INSTANCES_PER_QUERY))
+        .where("minute", "=", minute)
+        .execute();
+      for (const r of rows) {
+        const hist = kind === "histogram" && r.hist ? (JSON.parse(r.hist) as HistogramValue) : null;
+        out.push({
+          service: a.service,
+          attr: a.attr,
+          instance: r.instance,
+          kind,
+          value: r.value,
+          hist,
+        });
+      }
     }
   }
   return out.sort(

@@ -8,7 +8,6 @@ import {
   hourRollup,
   type MinuteRow,
   minuteCutoff,
-  nextRetentionStep,
   retentionFromEnv,
 } from "./retention.js";
 
@@ -62,28 +61,11 @@ describe("retention decisions", () => {
     expect(hourCutoff(NOW, S)).toBe(Math.floor((NOW - 365 * DAY_MS) / HOUR_MS) * HOUR_MS);
   });
 
-  it("has nothing to do with no minutes or only recent ones", () => {
-    expect(nextRetentionStep(NOW, S, null)).toEqual({ action: "done" });
-    expect(nextRetentionStep(NOW, S, cut)).toEqual({ action: "done" });
-    expect(nextRetentionStep(NOW, S, NOW - DAY_MS)).toEqual({ action: "done" });
-  });
-
-  it("rolls up the hour of the oldest minute once the whole hour is past retention", () => {
-    expect(nextRetentionStep(NOW, S, cut - MIN)).toEqual({
-      action: "roll-hour",
-      hour: cut - HOUR_MS,
-    });
-    expect(nextRetentionStep(NOW, S, cut - 3 * HOUR_MS + 5 * MIN)).toEqual({
-      action: "roll-hour",
-      hour: cut - 3 * HOUR_MS,
-    });
-  });
-
-  it("drops minutes too old for even the hourly retention", () => {
-    expect(nextRetentionStep(NOW, S, NOW - 400 * DAY_MS)).toEqual({
-      action: "drop-minutes",
-      before: hourCutoff(NOW, S),
-    });
+  it("keeps hours at least as long as minutes", () => {
+    expect(hourCutoff(NOW, S)).toBeLessThan(cut);
+    expect(hourCutoff(NOW, { minuteDays: 7, hourDays: 7 })).toBe(
+      minuteCutoff(NOW, { minuteDays: 7, hourDays: 7 }),
+    );
   });
 });
 
@@ -159,20 +141,24 @@ describe("retention runner", () => {
     vi.useFakeTimers();
     try {
       const calls: string[] = [];
-      const db = {
-        deleteFrom: () => ({
-          where: () => ({
-            executeTakeFirst: async () => {
-              calls.push("delete");
-              return { numDeletedRows: 0n };
+      // Any query builder chain; each run deletes old hours, then finds no attributes.
+      const chain = (table: string): unknown =>
+        new Proxy(
+          {},
+          {
+            get: (_t, name) => {
+              if (name === "executeTakeFirst") {
+                return async () => {
+                  calls.push(`delete ${table}`);
+                  return { numDeletedRows: 0n };
+                };
+              }
+              if (name === "execute") return async () => [];
+              return () => chain(table);
             },
-            execute: async () => [],
-          }),
-        }),
-        selectFrom: () => ({
-          select: () => ({ executeTakeFirst: async () => ({ m: null }) }),
-        }),
-      };
+          },
+        );
+      const db = { deleteFrom: chain, selectFrom: chain };
       const log = { info: vi.fn(), warn: vi.fn() };
       const r = createRetentionRunner({
         store: { db: db as never },
@@ -186,9 +172,9 @@ describe("retention runner", () => {
       await vi.advanceTimersByTimeAsync(MIN - 1);
       expect(calls).toEqual([]);
       await vi.advanceTimersByTimeAsync(1);
-      expect(calls).toEqual(["delete"]);
+      expect(calls).toEqual(["delete metric_hours"]);
       await vi.advanceTimersByTimeAsync(HOUR_MS);
-      expect(calls).toEqual(["delete", "delete"]);
+      expect(calls).toEqual(["delete metric_hours", "delete metric_hours"]);
       await r.stop();
       await vi.advanceTimersByTimeAsync(2 * HOUR_MS);
       expect(calls).toHaveLength(2);

@@ -5,6 +5,7 @@ import type { Store } from "../store/index.js";
 import type { Db, MetricHoursTable } from "../store/schema.js";
 import { DAY_MS, HOUR_MS } from "./buckets.js";
 import { mergeHistograms } from "./histogram.js";
+import { INSTANCES_PER_QUERY, seriesInstances } from "./series.js";
 
 /**
  * Retention of metric points: minutes older than `minuteDays` are folded into hourly
@@ -61,27 +62,6 @@ export function minuteCutoff(now: number, s: RetentionSettings): number {
 /** Hourly rows (and minutes) before this are deleted. */
 export function hourCutoff(now: number, s: RetentionSettings): number {
   return floorHour(now - s.hourDays * DAY_MS);
-}
-
-export type RetentionStep =
-  /** Minutes so old that even their hourly rows would be past retention. */
-  | { action: "drop-minutes"; before: number }
-  /** Fold this hour's minutes into hourly rows, then delete them. */
-  | { action: "roll-hour"; hour: number }
-  | { action: "done" };
-
-/** What to do next, given the oldest minute still stored (null: none). */
-export function nextRetentionStep(
-  now: number,
-  s: RetentionSettings,
-  oldestMinute: number | null,
-): RetentionStep {
-  if (oldestMinute === null) return { action: "done" };
-  const dropBefore = hourCutoff(now, s);
-  if (oldestMinute < dropBefore) return { action: "drop-minutes", before: dropBefore };
-  if (oldestMinute < minuteCutoff(now, s))
-    return { action: "roll-hour", hour: floorHour(oldestMinute) };
-  return { action: "done" };
 }
 
 export interface MinuteRow {
@@ -172,10 +152,21 @@ export function hourRollup(
 
 // SQLite allows 32,766 bound values per statement; 10 per row leaves room.
 const ROWS_PER_INSERT = 1000;
-/** Hours rolled in one run at most; a backlog continues right after. */
-const MAX_STEPS_PER_RUN = 48;
+/** Minute rows read at once (an attribute's series, in key order); far more than an hour's 60. */
+const ROWS_PER_READ = 20_000;
+/** Minute rows read in one run at most; a backlog continues right after. */
+const ROWS_PER_RUN = 2_000_000;
+
+/** How much one run does at most (tests make them small). */
+export interface RetentionLimits {
+  /** Minute rows read in one run; then `more` is set. */
+  rowsPerRun?: number;
+  /** Minute rows read at once; more than 60 (an hour of one series' minutes). */
+  rowsPerRead?: number;
+}
 
 export interface RetentionReport {
+  /** Distinct hours folded into hourly rows. */
   rolledHours: number;
   hourRows: number;
   deletedMinutes: number;
@@ -184,12 +175,21 @@ export interface RetentionReport {
   more: boolean;
 }
 
-/** Apply retention once: delete old hourly rows, roll up due hours, forget silent attributes. */
+/**
+ * Apply retention once: delete old hourly rows, then walk every series (service,
+ * attribute, instance, the total `*` included) along its primary key — fold its minutes
+ * older than the minute retention into hourly rows and delete them (minutes older than
+ * even the hourly retention are just deleted) — and forget attributes with nothing left.
+ * Attributes whose first minute is recent are skipped without a read.
+ */
 export async function runRetention(
   db: Db,
   now: number,
   s: RetentionSettings,
+  limits: RetentionLimits = {},
 ): Promise<RetentionReport> {
+  const rowsPerRun = limits.rowsPerRun ?? ROWS_PER_RUN;
+  const rowsPerRead = limits.rowsPerRead ?? ROWS_PER_READ;
   const report: RetentionReport = {
     rolledHours: 0,
     hourRows: 0,
@@ -198,94 +198,166 @@ export async function runRetention(
     more: false,
   };
   const dropBefore = hourCutoff(now, s);
+  const cutoff = minuteCutoff(now, s);
   const del = await db.deleteFrom("metric_hours").where("hour", "<", dropBefore).executeTakeFirst();
   report.deletedHours = Number(del.numDeletedRows);
 
-  let kinds: Map<string, MetricKind> | null = null;
-  for (let steps = 0; ; steps++) {
-    const oldest = await oldestMinute(db);
-    const step = nextRetentionStep(now, s, oldest);
-    if (step.action === "done") break;
-    if (steps >= MAX_STEPS_PER_RUN) {
-      report.more = true;
-      break;
+  // first_minute never rises (ingest keeps the least minute ever sent), so no point of
+  // an attribute is older than it: an attribute first seen after the cutoff has no work.
+  const attrs = await db
+    .selectFrom("metric_attrs")
+    .select(["service", "attr", "kind"])
+    .where("first_minute", "<", cutoff)
+    .orderBy("service")
+    .orderBy("attr")
+    .execute();
+  const hours = new Set<number>();
+  let read = 0;
+  walk: for (const a of attrs) {
+    const instances = await seriesInstances(db, "metric_points", a.service, a.attr);
+    for (let i = 0; i < instances.length; i += INSTANCES_PER_QUERY) {
+      let chunk = instances.slice(i, i + INSTANCES_PER_QUERY);
+      while (chunk.length > 0) {
+        if (read >= rowsPerRun) {
+          report.more = true;
+          break walk;
+        }
+        const r = await retainChunk(
+          db,
+          { service: a.service, attr: a.attr, kind: a.kind as MetricKind },
+          chunk,
+          { dropBefore, cutoff, rowsPerRead },
+          hours,
+        );
+        read += r.read;
+        report.hourRows += r.hourRows;
+        report.deletedMinutes += r.deletedMinutes;
+        chunk = r.rest;
+      }
     }
-    if (step.action === "drop-minutes") {
-      const r = await db
-        .deleteFrom("metric_points")
-        .where("minute", "<", step.before)
-        .executeTakeFirst();
-      report.deletedMinutes += Number(r.numDeletedRows);
-      continue;
-    }
-    kinds ??= await loadKinds(db);
-    const k = kinds;
-    const rolled = await rollHour(
-      db,
-      step.hour,
-      (service, attr) => k.get(`${service}\u0000${attr}`) ?? "counter",
-    );
-    report.rolledHours++;
-    report.hourRows += rolled.hourRows;
-    report.deletedMinutes += rolled.deletedMinutes;
   }
-  // An attribute whose newest point is past every retention has nothing left to show.
-  await db.deleteFrom("metric_attrs").where("last_minute", "<", dropBefore).execute();
+  report.rolledHours = hours.size;
+  if (!report.more) {
+    // An attribute whose newest point is past every retention has nothing left to show.
+    await db
+      .deleteFrom("metric_attrs")
+      .where("last_minute", "<", dropBefore)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom("metric_points as p")
+              .select("p.minute")
+              .whereRef("p.service", "=", "metric_attrs.service")
+              .whereRef("p.attr", "=", "metric_attrs.attr"),
+          ),
+        ),
+      )
+      .execute();
+  }
   return report;
 }
 
-async function oldestMinute(db: Db): Promise<number | null> {
-  const row = await db
-    .selectFrom("metric_points")
-    .select((eb) => eb.fn.min("minute").as("m"))
-    .executeTakeFirst();
-  return row?.m === null || row?.m === undefined ? null : Number(row.m);
-}
-
-async function loadKinds(db: Db): Promise<Map<string, MetricKind>> {
-  const rows = await db.selectFrom("metric_attrs").select(["service", "attr", "kind"]).execute();
-  return new Map(rows.map((r) => [`${r.service}\u0000${r.attr}`, r.kind as MetricKind]));
+interface AttrKey {
+  service: string;
+  attr: string;
+  kind: MetricKind;
 }
 
 /**
- * Fold one hour into hourly rows, then delete its minutes. Reads minute by minute, so
- * memory holds one row per series rather than sixty.
+ * Some series of one attribute (instances, the total `*` among them): read their
+ * minutes before the cutoff — one index range per instance, in key order, a bounded
+ * number of rows — fold them into hourly rows, insert those, then delete the minutes.
+ * Minutes older than even the hourly retention are only deleted. Returns the instances
+ * still to do: a read that hit its bound ends inside an instance, which is finished up
+ * to its last whole hour and comes back with those not reached.
  *
  * No transaction, on purpose: it would hold SQLite's write lock (and stall ingest) for
- * the whole hour's work, and every step is safe to repeat. Hourly rows that exist are
- * kept (`do nothing`), so a crash between the inserts and the delete is finished by the
+ * the whole walk, and every step is safe to repeat. Hourly rows that exist are kept
+ * (`do nothing`), so a crash between the inserts and the delete is finished by the
  * next run, two replicas rolling the same hour write the same rows, and queries prefer
  * an hourly row to minutes of the same hour. A straggler minute that arrives after its
  * hour was rolled is dropped with the rest.
  */
-export async function rollHour(
+async function retainChunk(
   db: Db,
-  hour: number,
-  kindOf: (service: string, attr: string) => MetricKind,
-): Promise<{ hourRows: number; deletedMinutes: number }> {
-  const rollup = hourRollup(hour, kindOf);
-  for (let m = hour; m < hour + HOUR_MS; m += MINUTE_MS) {
-    const rows = await db
-      .selectFrom("metric_points")
-      .select(["service", "attr", "instance", "minute", "value", "hist"])
-      .where("minute", "=", m)
-      .execute();
-    for (const r of rows) rollup.add({ ...r, minute: Number(r.minute) });
+  a: AttrKey,
+  instances: readonly string[],
+  { dropBefore, cutoff, rowsPerRead }: { dropBefore: number; cutoff: number; rowsPerRead: number },
+  hours: Set<number>,
+): Promise<{ read: number; hourRows: number; deletedMinutes: number; rest: string[] }> {
+  const rows = await db
+    .selectFrom("metric_points")
+    .select(["instance", "minute", "value", "hist"])
+    .where("service", "=", a.service)
+    .where("attr", "=", a.attr)
+    .where("instance", "in", instances)
+    .where("minute", "<", cutoff)
+    .orderBy("instance")
+    .orderBy("minute")
+    .limit(rowsPerRead)
+    .execute();
+  const last = rows.at(-1);
+  const out = { read: rows.length, hourRows: 0, deletedMinutes: 0, rest: [] as string[] };
+  if (!last) return out;
+  // A full read may end inside an instance: that instance is done up to its last whole
+  // hour (it has at most 60 minutes an hour, and a read holds more than 60 rows).
+  const full = rows.length === rowsPerRead;
+  const partial = full ? last.instance : null;
+  const upTo = full ? floorHour(Number(last.minute)) : cutoff;
+  const done = new Set<string>();
+  const rollups = new Map<number, HourRollup>();
+  for (const r of rows) {
+    const minute = Number(r.minute);
+    if (r.instance === partial) {
+      if (minute >= upTo) break;
+    } else done.add(r.instance);
+    if (minute < dropBefore) continue;
+    const hour = floorHour(minute);
+    let rollup = rollups.get(hour);
+    if (!rollup) {
+      rollup = hourRollup(hour, () => a.kind);
+      rollups.set(hour, rollup);
+    }
+    rollup.add({
+      service: a.service,
+      attr: a.attr,
+      instance: r.instance,
+      minute,
+      value: r.value,
+      hist: r.hist,
+    });
   }
-  const rows = rollup.rows();
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+  const hourly = [...rollups.values()].flatMap((r) => r.rows());
+  for (let i = 0; i < hourly.length; i += ROWS_PER_INSERT) {
     await db
       .insertInto("metric_hours")
-      .values(rows.slice(i, i + ROWS_PER_INSERT))
+      .values(hourly.slice(i, i + ROWS_PER_INSERT))
       .onConflict((oc) => oc.columns(["service", "attr", "instance", "hour"]).doNothing())
       .execute();
   }
-  const del = await db
-    .deleteFrom("metric_points")
-    .where("minute", ">=", hour)
-    .where("minute", "<", hour + HOUR_MS)
-    .executeTakeFirst();
-  return { hourRows: rows.length, deletedMinutes: Number(del.numDeletedRows) };
+  for (const hour of rollups.keys()) hours.add(hour);
+  out.hourRows = hourly.length;
+  const deleteBefore = async (which: readonly string[], before: number) => {
+    if (which.length === 0) return;
+    const del = await db
+      .deleteFrom("metric_points")
+      .where("service", "=", a.service)
+      .where("attr", "=", a.attr)
+      .where("instance", "in", which)
+      .where("minute", "<", before)
+      .executeTakeFirst();
+    out.deletedMinutes += Number(del.numDeletedRows);
+  };
+  if (partial === null) {
+    // Everything before the cutoff was read: instances with no row have nothing to delete.
+    await deleteBefore(instances, cutoff);
+    return out;
+  }
+  await deleteBefore([...done], cutoff);
+  await deleteBefore([partial], upTo);
+  // Instances with no row read may come after the partial one: they go again (a seek each).
+  out.rest = instances.filter((i) => !done.has(i));
+  return out;
 }
 
 export interface RetentionRunner {

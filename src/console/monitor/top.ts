@@ -3,6 +3,7 @@ import { type MetricKind, MINUTE_MS, TOTAL } from "../../core/schemas/monitor.js
 import type { Db } from "../store/schema.js";
 import { HOUR_MS } from "./buckets.js";
 import { attrMeta } from "./query.js";
+import { INSTANCES_PER_QUERY, seriesInstances } from "./series.js";
 
 /** How top ranks instances: sum (counters, histogram counts), mean, peak or last value. */
 export const TOP_BY = ["sum", "avg", "max", "last"] as const;
@@ -39,9 +40,6 @@ interface InstanceAgg {
   lastAt: number;
   last: number;
 }
-
-/** Instances per `in (...)` list: far below both engines' bound-parameter limits. */
-const INSTANCES_PER_QUERY = 500;
 
 /**
  * Instances of a service ranked by one attribute over [from, to] (the total `*` is not
@@ -108,23 +106,14 @@ interface TopTable {
 const MINUTES: TopTable = { name: "metric_points", time: "minute", unit: MINUTE_MS };
 const HOURS: TopTable = { name: "metric_hours", time: "hour", unit: HOUR_MS };
 
-/** Distinct instances of (service, attr), without `*`, by a skip scan of the primary key. */
+/** Distinct instances of (service, attr), without `*`. */
 async function instancesOf(
   db: Db,
   table: TopTable["name"],
   service: string,
   attr: string,
 ): Promise<string[]> {
-  const t = sql.table(table);
-  const { rows } = await sql<{ i: string | null }>`with recursive inst(i) as (
-      select min(instance) from ${t} where service = ${service} and attr = ${attr}
-      union all
-      select (select min(instance) from ${t}
-              where service = ${service} and attr = ${attr} and instance > inst.i)
-      from inst where inst.i is not null
-    )
-    select i from inst where i is not null`.execute(db);
-  return rows.flatMap((r) => (r.i === null || r.i === TOTAL ? [] : [r.i]));
+  return (await seriesInstances(db, table, service, attr)).filter((i) => i !== TOTAL);
 }
 
 /** Per-instance figures of one table over [from, end); with the last value when asked. */

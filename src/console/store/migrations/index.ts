@@ -7,6 +7,7 @@ import { alarms } from "./0004-alarms.js";
 import { rollups } from "./0005-rollups.js";
 import { artifacts } from "./0006-artifacts.js";
 import { machinesAndReleases } from "./0007-machines-releases.js";
+import { metricIngest } from "./0008-metric-ingest.js";
 
 /**
  * Every schema version the code knows, oldest first. Names sort in order and are
@@ -22,5 +23,6 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "0005-rollups": rollups(engine),
     "0006-artifacts": artifacts(engine),
     "0007-machines-releases": machinesAndReleases(engine),
+    "0008-metric-ingest": metricIngest(engine),
   };
 }
