@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { startAgent } from "../agent/index.js";
+import { labelArg } from "../cli/args.js";
 import { UsageError } from "../cli/errors.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../core/log.js";
 import { JOIN_TOKEN_PREFIX } from "../core/schemas/machine.js";
@@ -8,24 +9,15 @@ import { Labels } from "../core/schemas/naming.js";
 interface AgentFlags {
   root: string;
   name?: string;
-  label: string[];
+  label: Record<string, string>;
   host: string;
   advertise?: string;
   logLevel: LogLevel;
   stopServicesOnExit?: boolean;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function parseLabels(pairs: readonly string[]): Labels {
-  const labels: Record<string, string> = {};
-  for (const pair of pairs) {
-    const i = pair.indexOf("=");
-    if (i <= 0) throw new UsageError(`--label: "${pair}" is not k=v (e.g. --label zone=sz)`);
-    labels[pair.slice(0, i)] = pair.slice(i + 1);
-  }
+/** The labels given with --label, checked as the console will check them. */
+function checkLabels(labels: Record<string, string>): Labels {
   const parsed = Labels.safeParse(labels);
   if (!parsed.success) throw new UsageError(`--label: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
@@ -43,7 +35,7 @@ export function registerAgentCommand(program: Command): void {
       "where the agent keeps its credential, state, releases and logs",
     )
     .option("--name <name>", "machine name at enrollment (default: the host name)")
-    .option("--label <k=v>", "machine label at enrollment (repeatable)", collect, [])
+    .option("--label <k=v>", "machine label at enrollment (repeatable)", labelArg, {})
     .addOption(new Option("--host <address>", "address services listen on").default("127.0.0.1"))
     .option(
       "--advertise <host>",
@@ -75,7 +67,7 @@ export function registerAgentCommand(program: Command): void {
         joinToken,
         root: flags.root,
         name: flags.name,
-        labels: parseLabels(flags.label),
+        labels: checkLabels(flags.label),
         host: flags.host,
         advertise: flags.advertise,
         log,

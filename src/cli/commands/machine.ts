@@ -7,7 +7,7 @@ import {
   MachineView as MachineViewSchema,
   type RunningVersions,
 } from "../../core/schemas/machine.js";
-import { intArg } from "../args.js";
+import { intArg, labelArg } from "../args.js";
 import { apiClient, globals } from "../context.js";
 import { UsageError } from "../errors.js";
 import { printJson, printTable } from "../output.js";
@@ -33,12 +33,6 @@ export function labelPair(value: string, allowRemove: boolean): [string, string 
   if (v === "" && !allowRemove) return `label ${value.slice(0, i)} needs a value: write name=value`;
   return [value.slice(0, i), v === "" ? null : v];
 }
-
-const collectLabel = (value: string, previous: Record<string, string> = {}) => {
-  const pair = labelPair(value, false);
-  if (typeof pair === "string") throw new InvalidArgumentError(`${pair}.`);
-  return { ...previous, [pair[0]]: pair[1] ?? "" };
-};
 
 /** `7`, `7 c3,4 l2 p1`: the versions a process runs, short. */
 export function versionsText(v: RunningVersions): string {
@@ -114,7 +108,7 @@ export function registerMachineCommands(program: Command): void {
   machine
     .command("token")
     .description("create a one-time join token for a new machine (admin); shown once")
-    .option("--label <name=value>", "label the machine starts with (repeatable)", collectLabel)
+    .option("--label <name=value>", "label the machine starts with (repeatable)", labelArg)
     .option("--ttl <duration>", "how long the token works: 3600, 30m, 12h, 1d (default 1d)", ttlArg)
     .option("--note <text>", "what the token is for")
     .action(

@@ -10,7 +10,7 @@ import {
   ReleaseType,
   ReleaseView,
 } from "../../core/schemas/release.js";
-import { intArg } from "../args.js";
+import { intArg, labelArg } from "../args.js";
 import { apiClient, globals } from "../context.js";
 import { UsageError } from "../errors.js";
 import { printJson, printTable } from "../output.js";
@@ -40,13 +40,6 @@ export function batchesArg(value: string): BatchSize[] {
       `"${s}" is not a batch size: write a number of machines, a percentage (10%) or rest, e.g. 1,10%,rest.`,
     );
   });
-}
-
-function labelArg(value: string, previous: Record<string, string> = {}): Record<string, string> {
-  const i = value.indexOf("=");
-  if (i <= 0 || i === value.length - 1)
-    throw new InvalidArgumentError(`"${value}" is not a label: write name=value.`);
-  return { ...previous, [value.slice(0, i)]: value.slice(i + 1) };
 }
 
 interface PlanFlags {
