@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MsecError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
 import type { ArtifactRef } from "../core/schemas/machine.js";
 import { ArtifactSource } from "./artifacts.js";
@@ -35,6 +36,8 @@ function source(serve: () => Buffer) {
     cacheDir: dir,
     signingKey: PEM,
     log: createLogger({ level: "silent" }),
+    retryForMs: 1000,
+    retryDelayMs: 10,
     api: {
       download: async () => {
         downloads++;
@@ -66,6 +69,28 @@ describe("artifact source", () => {
       /A\.B package version 3 refused: its bytes hash to .* the desired state says .*nothing was unpacked/,
     );
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("tries a download again while the console is unreachable; a 4xx is final", async () => {
+    const bytes = Buffer.from("pkg");
+    let n = 0;
+    const flaky = source(() => {
+      n++;
+      if (n < 3) throw new MsecError("unavailable", "console unreachable: ECONNRESET");
+      return bytes;
+    });
+    expect((await flaky.src.get("A.B", "package", refOf(bytes))).equals(bytes)).toBe(true);
+    expect(flaky.downloads()).toBe(3);
+    const gone = source(() => {
+      throw new MsecError("not_found", "no such artifact");
+    });
+    await expect(gone.src.get("A.C", "package", refOf(bytes))).rejects.toThrow(/no such artifact/);
+    expect(gone.downloads()).toBe(1);
+    const down = source(() => {
+      throw new MsecError("unavailable", "console unreachable");
+    });
+    await expect(down.src.get("A.D", "package", refOf(bytes))).rejects.toThrow(/unreachable/);
+    expect(down.downloads()).toBeGreaterThan(2);
   });
 
   it("refuses a signature that is not the console's", async () => {

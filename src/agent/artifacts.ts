@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { MsecError } from "../core/errors.js";
+import { isMsecError, MsecError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { ArtifactKind } from "../core/schemas/artifact.js";
 import type { ArtifactRef } from "../core/schemas/machine.js";
@@ -17,6 +17,13 @@ export interface ArtifactSourceOptions {
   log: Logger;
   /** Verified artifacts kept per service in the cache (default 12). */
   keepPerService?: number;
+  /**
+   * How long a download is tried again while the console is unreachable or answers 5xx
+   * (restarting, failing over): default 60 s. A 4xx is not retried.
+   */
+  retryForMs?: number;
+  /** First pause between tries (doubles up to 5 s; default 500 ms). */
+  retryDelayMs?: number;
 }
 
 /**
@@ -40,7 +47,7 @@ export class ArtifactSource {
       this.opts.log.warn({ file }, "cached artifact fails verification: downloading it again");
       await rm(file, { force: true });
     }
-    const bytes = await this.opts.api.download(service, kind, ref.version);
+    const bytes = await this.download(service, kind, ref.version);
     const v = verifyArtifact(bytes, ref, this.opts.signingKey);
     if (!v.ok) {
       const what = `${service} ${kind} version ${ref.version}`;
@@ -54,6 +61,32 @@ export class ArtifactSource {
     await mkdir(join(this.opts.cacheDir, service), { recursive: true });
     await writeFileAtomic(file, bytes, 0o600).catch(() => {});
     return bytes;
+  }
+
+  /**
+   * Download, trying again while the console is down or restarting: a change in flight
+   * must not fail for good (it is not retried until the desired revision changes)
+   * because the console was restarted in the middle of it.
+   */
+  private async download(service: string, kind: ArtifactKind, version: number): Promise<Buffer> {
+    const until = Date.now() + (this.opts.retryForMs ?? 60_000);
+    let delay = this.opts.retryDelayMs ?? 500;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.opts.api.download(service, kind, version);
+      } catch (e) {
+        const permanent =
+          isMsecError(e) && ((e.status < 500 && e.status !== 429) || e.code === "canceled");
+        if (permanent || Date.now() + delay > until) throw e;
+        if (attempt === 1 || attempt % 10 === 0)
+          this.opts.log.warn(
+            { service, kind, version, attempt, err: (e as Error).message },
+            "artifact download failed: trying again",
+          );
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
   }
 
   /** Drop all but the newest cached artifacts of a service. */

@@ -43,10 +43,13 @@ export async function startConsoleProcess(opts: {
   return { ...p, url: p.ready[1] as string };
 }
 
-/** Run the `msec` CLI to completion. */
+/**
+ * Run the `msec` CLI to completion. `timeoutMs`: SIGKILL it after this long (the result
+ * then has code null and says so on stderr), so a command that hangs cannot outlive a test.
+ */
 export function runCli(
   args: string[],
-  opts: { env?: Record<string, string>; input?: string } = {},
+  opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [CLI, ...args], {
@@ -62,6 +65,16 @@ export function runCli(
       stderr += d.toString();
     });
     proc.stdin.end(opts.input ?? "");
-    proc.once("exit", (code) => resolve({ code, stdout, stderr }));
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            stderr += `\n(runCli: killed after ${opts.timeoutMs} ms)`;
+            proc.kill("SIGKILL");
+          }, opts.timeoutMs);
+    proc.once("exit", (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }

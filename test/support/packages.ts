@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
 import * as tar from "tar";
 import type { ArtifactRef } from "../../src/core/schemas/machine.js";
 
@@ -27,17 +28,53 @@ export async function tarGz(files: Record<string, string>): Promise<Buffer> {
   }
 }
 
+/**
+ * A `.tar.gz` written entry by entry, names as given: for archives `tar.c` would never
+ * write (a `../` entry, an absolute path). Regular files only.
+ */
+export function rawTarGz(entries: { path: string; body: string }[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const body = Buffer.from(e.body);
+    const header = new tar.Header({
+      path: e.path,
+      type: "File",
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: body.length,
+      mtime: new Date(0),
+    });
+    const block = Buffer.alloc(512);
+    header.encode(block, 0);
+    blocks.push(block);
+    const padded = Buffer.alloc(Math.ceil(body.length / 512) * 512);
+    body.copy(padded);
+    blocks.push(padded);
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
+
 export type EchoMode = "ok" | "crash" | "unhealthy";
 
 /**
  * The echo service: `Echo` answers `{text, servedBy, version, pid, tag, config}`.
  * - `crash`: exits with code 3 at start (after a line on stderr);
- * - `unhealthy`: serves, but its health check path answers 404.
+ * - `unhealthy`: serves, but its health check path answers 405 (no GET route there).
  * `config` is the text of `<MSEC_CONFIG_DIR>/app.txt` (re-read on a config change
- * when the runtime offers `config.onChange`).
+ * when the runtime offers `config.onChange`). `configListener: false`: the service reads
+ * its config at start only and never calls `config.onChange` (a config change restarts it).
+ * `startDelayMs`: waits this long before it listens (a slow start, for a window mid-deploy).
  */
 export function echoPackage(
-  opts: { tag?: string; mode?: EchoMode; healthTimeoutMs?: number } = {},
+  opts: {
+    tag?: string;
+    mode?: EchoMode;
+    healthTimeoutMs?: number;
+    configListener?: boolean;
+    startDelayMs?: number;
+  } = {},
 ): Record<string, string> {
   const mode = opts.mode ?? "ok";
   return {
@@ -51,6 +88,8 @@ export function echoPackage(
     "package.json": JSON.stringify({ type: "module" }),
     "tag.txt": opts.tag ?? "v",
     "mode.txt": mode,
+    "listener.txt": opts.configListener === false ? "no" : "yes",
+    "delay.txt": String(opts.startDelayMs ?? 0),
     "server.js": ECHO_JS,
   };
 }
@@ -63,6 +102,15 @@ import * as msec from "msec";
 const here = new URL(".", import.meta.url).pathname;
 const mode = readFileSync(join(here, "mode.txt"), "utf8").trim();
 const tag = readFileSync(join(here, "tag.txt"), "utf8").trim();
+let listener = "yes";
+try {
+  listener = readFileSync(join(here, "listener.txt"), "utf8").trim();
+} catch {}
+let delayMs = 0;
+try {
+  delayMs = Number(readFileSync(join(here, "delay.txt"), "utf8").trim()) || 0;
+} catch {}
+if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
 if (mode === "crash") {
   console.error("echo: crashing at start on purpose");
   process.exit(3);
@@ -75,7 +123,7 @@ const readConfig = () => {
   }
 };
 let config = readConfig();
-if (msec.config && typeof msec.config.onChange === "function") {
+if (listener !== "no" && msec.config && typeof msec.config.onChange === "function") {
   msec.config.onChange(() => {
     config = readConfig();
   });

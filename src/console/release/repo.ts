@@ -150,7 +150,11 @@ export async function activePlanOf(
   return row ? Number(row.id) : undefined;
 }
 
-/** A later plan of the service that has been executed: rolling this one back would undo it. */
+/**
+ * A later plan of the service that has been executed and not rolled back: rolling this one
+ * back would undo it. (Once that one is rolled back, this one may be: "roll that one back
+ * instead" must lead somewhere.)
+ */
 export async function laterExecutedPlan(
   db: Db,
   service: string,
@@ -162,6 +166,7 @@ export async function laterExecutedPlan(
     .where("service", "=", service)
     .where("id", ">", id)
     .where("started_at", "is not", null)
+    .where("state", "!=", "rolled_back")
     .orderBy("id", "desc")
     .executeTakeFirst();
   return row ? Number(row.id) : undefined;
