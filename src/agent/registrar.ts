@@ -62,7 +62,8 @@ export class InstancesRegistrar {
     addr: string,
     weight: number,
     labels: Labels,
-    deadlineMs = 10_000,
+    // As long as artifact downloads wait: a console restart mid-deploy should not fail the change.
+    deadlineMs = 60_000,
   ): Promise<void> {
     const e: Entry = { service, addr, weight, labels, health: "healthy", registered: false };
     this.entries.set(key(service, addr), e);
