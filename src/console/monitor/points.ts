@@ -5,6 +5,7 @@ import type { HistogramValue, IngestPoint, MetricKind } from "../../core/schemas
 import { TOTAL } from "../../core/schemas/monitor.js";
 import { onSqliteConnection, type Store } from "../store/index.js";
 import type { Db } from "../store/schema.js";
+import { lockForWrite, mergeColumns, readRecent } from "./recent.js";
 
 /** Points of one instance for one minute, already validated. */
 export interface MinutePoints {
@@ -34,6 +35,9 @@ interface Row {
  * Per-row SQL through Kysely could not keep up with a fleet's minute batches, so each
  * engine gets its bulk path: prepared statements in one synchronous transaction on
  * SQLite, array parameters (`unnest`) on PostgreSQL. The store suite checks both agree.
+ *
+ * Points go to `metric_recent` (keyed by minute first, see recent.ts); a minute the
+ * merge already passed first has its rows moved back there from `metric_points`.
  */
 export function writePoints(
   store: Store,
@@ -73,7 +77,15 @@ export async function writeBatches(
   }
   const planned = batches.map(plan).filter((p) => p.rows.length > 0);
   await store.transaction(async (tx) => {
+    const w = await lockForWrite(tx);
     for (const { service, instance, rows } of planned) {
+      const old = rows.filter((r) => r.minute < w);
+      if (old.length > 0) {
+        for (const inst of [instance, TOTAL]) {
+          for (let i = 0; i < old.length; i += 5000)
+            await claimPostgres(tx, service, inst, old.slice(i, i + 5000));
+        }
+      }
       const plain = rows.filter((r) => !r.hist);
       for (let i = 0; i < plain.length; i += 5000)
         await writePlainPostgres(tx, service, instance, plain.slice(i, i + 5000));
@@ -141,6 +153,9 @@ function attrSpans(batches: readonly InstanceBatch[]): Map<string, Map<string, A
 }
 
 interface SqliteStatements {
+  mergedBefore: SQLite.Statement;
+  claimCopy: SQLite.Statement;
+  claimDelete: SQLite.Statement;
   get: SQLite.Statement;
   put: SQLite.Statement;
   upsert: SQLite.Statement;
@@ -165,21 +180,32 @@ function sqliteStatements(database: SQLite.Database): SqliteStatements {
       return next;
     });
     const key = "service = ? and attr = ? and instance = ? and minute = ?";
+    const cols = "(minute, service, attr, instance, value, hist)";
+    const conflict = "on conflict (minute, service, attr, instance)";
     s = {
-      get: database.prepare(`select value, hist from metric_points where ${key}`),
+      mergedBefore: database.prepare("select merged_before from metric_merge").pluck(true),
+      // A key of a minute the merge passed: its row (if any) moves back to metric_recent.
+      claimCopy: database.prepare(
+        `insert into metric_recent ${cols}
+         select minute, service, attr, instance, value, hist from metric_points where ${key}
+         ${conflict} do nothing`,
+      ),
+      claimDelete: database.prepare(`delete from metric_points where ${key}`),
+      get: database.prepare(
+        `select value, hist from metric_recent where minute = ? and service = ? and attr = ? and instance = ?`,
+      ),
       // The value a put replaced reaches JavaScript through msec_replaced (above).
       put: database.prepare(
-        `insert into metric_points (service, attr, instance, minute, value, hist) values (?, ?, ?, ?, ?, null)
-         on conflict (service, attr, instance, minute)
-         do update set value = msec_replaced(metric_points.value, excluded.value), hist = null`,
+        `insert into metric_recent ${cols} values (?, ?, ?, ?, ?, null)
+         ${conflict} do update set value = msec_replaced(metric_recent.value, excluded.value), hist = null`,
       ),
       upsert: database.prepare(
-        `insert into metric_points (service, attr, instance, minute, value, hist) values (?, ?, ?, ?, ?, ?)
-         on conflict (service, attr, instance, minute) do update set value = excluded.value, hist = excluded.hist`,
+        `insert into metric_recent ${cols} values (?, ?, ?, ?, ?, ?)
+         ${conflict} do update set value = excluded.value, hist = excluded.hist`,
       ),
       addTotal: database.prepare(
-        `insert into metric_points (service, attr, instance, minute, value, hist) values (?, ?, '${TOTAL}', ?, ?, null)
-         on conflict (service, attr, instance, minute) do update set value = metric_points.value + excluded.value`,
+        `insert into metric_recent ${cols} values (?, ?, ?, '${TOTAL}', ?, null)
+         ${conflict} do update set value = metric_recent.value + excluded.value`,
       ),
       attr: database.prepare(
         `insert into metric_attrs (service, attr, kind, first_minute, last_minute) values (?, ?, ?, ?, ?)
@@ -225,62 +251,66 @@ function writeSqlite(database: SQLite.Database, batches: readonly InstanceBatch[
   // connection is ours alone for this synchronous stretch, so nothing else runs under it.
   database.pragma("synchronous = NORMAL");
   try {
-    return database.transaction(() => {
-      const services = new Map<string, Map<string, AttrAcc>>();
-      let stored = 0;
-      for (const b of batches) {
-        const { service, instance } = b;
-        let attrs = services.get(service);
-        if (!attrs) {
-          attrs = new Map();
-          services.set(service, attrs);
-        }
-        for (const m of b.minutes) {
-          const minute = m.minute;
-          for (const p of m.points) {
-            const attr = p.attr;
-            let acc = attrs.get(attr);
-            if (!acc) {
-              acc = {
-                kind: p.kind,
-                first: minute,
-                last: minute,
-                current: { minute, delta: 0, inserted: false },
-                minutes: null,
-              };
-              attrs.set(attr, acc);
-            } else {
-              acc.kind = p.kind;
-              if (minute < acc.first) acc.first = minute;
-              if (minute > acc.last) acc.last = minute;
+    return database
+      .transaction(() => {
+        const w = Number(st.mergedBefore.get());
+        const services = new Map<string, Map<string, AttrAcc>>();
+        let stored = 0;
+        for (const b of batches) {
+          const { service, instance } = b;
+          let attrs = services.get(service);
+          if (!attrs) {
+            attrs = new Map();
+            services.set(service, attrs);
+          }
+          for (const m of b.minutes) {
+            const minute = m.minute;
+            for (const p of m.points) {
+              const attr = p.attr;
+              let acc = attrs.get(attr);
+              if (!acc) {
+                acc = {
+                  kind: p.kind,
+                  first: minute,
+                  last: minute,
+                  current: { minute, delta: 0, inserted: false },
+                  minutes: null,
+                };
+                attrs.set(attr, acc);
+              } else {
+                acc.kind = p.kind;
+                if (minute < acc.first) acc.first = minute;
+                if (minute > acc.last) acc.last = minute;
+              }
+              stored++;
+              if (minute < w) claimSqlite(st, service, attr, instance, minute);
+              if (p.hist) {
+                writeSqliteHistogram(st, service, instance, minute, p, w);
+                continue;
+              }
+              const move = acc.current.minute === minute ? acc.current : totalMove(acc, minute);
+              const value = p.value;
+              replaced.value = undefined;
+              st.put.run(minute, service, attr, instance, value);
+              const old = replaced.value;
+              if (old === undefined) {
+                move.delta += value;
+                move.inserted = true;
+              } else move.delta += value - old;
             }
-            stored++;
-            if (p.hist) {
-              writeSqliteHistogram(st, service, instance, minute, p);
-              continue;
-            }
-            const move = acc.current.minute === minute ? acc.current : totalMove(acc, minute);
-            const value = p.value;
-            replaced.value = undefined;
-            st.put.run(service, attr, instance, minute, value);
-            const old = replaced.value;
-            if (old === undefined) {
-              move.delta += value;
-              move.inserted = true;
-            } else move.delta += value - old;
           }
         }
-      }
-      for (const [service, attrs] of services) {
-        for (const [attr, acc] of attrs) {
-          if (acc.minutes) {
-            for (const move of acc.minutes.values()) applyTotal(st, service, attr, move);
-          } else applyTotal(st, service, attr, acc.current);
-          st.attr.run(service, attr, acc.kind, acc.first, acc.last);
+        for (const [service, attrs] of services) {
+          for (const [attr, acc] of attrs) {
+            if (acc.minutes) {
+              for (const move of acc.minutes.values()) applyTotal(st, service, attr, move, w);
+            } else applyTotal(st, service, attr, acc.current, w);
+            st.attr.run(service, attr, acc.kind, acc.first, acc.last);
+          }
         }
-      }
-      return stored;
-    })();
+        return stored;
+      })
+      .immediate();
   } finally {
     database.pragma("synchronous = FULL");
   }
@@ -299,8 +329,28 @@ function totalMove(acc: AttrAcc, minute: number): TotalMove {
   return move;
 }
 
-function applyTotal(st: SqliteStatements, service: string, attr: string, move: TotalMove): void {
-  if (move.inserted || move.delta !== 0) st.addTotal.run(service, attr, move.minute, move.delta);
+function applyTotal(
+  st: SqliteStatements,
+  service: string,
+  attr: string,
+  move: TotalMove,
+  w: number,
+): void {
+  if (!move.inserted && move.delta === 0) return;
+  if (move.minute < w) claimSqlite(st, service, attr, TOTAL, move.minute);
+  st.addTotal.run(move.minute, service, attr, move.delta);
+}
+
+/** A minute the merge passed (rare: a late sender): the key's row moves back to metric_recent. */
+function claimSqlite(
+  st: SqliteStatements,
+  service: string,
+  attr: string,
+  instance: string,
+  minute: number,
+): void {
+  if (st.claimCopy.run(service, attr, instance, minute).changes > 0)
+    st.claimDelete.run(service, attr, instance, minute);
 }
 
 /** Histograms are few (latency per method): read the old point and the total, merge in JS. */
@@ -310,23 +360,25 @@ function writeSqliteHistogram(
   instance: string,
   minute: number,
   p: IngestPoint,
+  w: number,
 ): void {
-  const old = st.get.get(service, p.attr, instance, minute) as
+  if (minute < w) claimSqlite(st, service, p.attr, TOTAL, minute);
+  const old = st.get.get(minute, service, p.attr, instance) as
     | { value: number; hist: string | null }
     | undefined;
-  const total = st.get.get(service, p.attr, TOTAL, minute) as
+  const total = st.get.get(minute, service, p.attr, TOTAL) as
     | { value: number; hist: string | null }
     | undefined;
   const hist = mergeHist(
     subtractHist(parseHist(total?.hist), parseHist(old?.hist)),
     p.hist ?? null,
   );
-  st.upsert.run(service, p.attr, instance, minute, p.value, JSON.stringify(p.hist));
+  st.upsert.run(minute, service, p.attr, instance, p.value, JSON.stringify(p.hist));
   st.upsert.run(
+    minute,
     service,
     p.attr,
     TOTAL,
-    minute,
     (total?.value ?? 0) - (old?.value ?? 0) + p.value,
     hist ? JSON.stringify(hist) : null,
   );
@@ -344,15 +396,15 @@ async function writePlainPostgres(
   const found = await sql<{ i: number; value: number }>`
     select (u.i - 1)::int as i, p.value as value
     from unnest(${attrs}::text[], ${mins}::bigint[]) with ordinality as u(attr, minute, i)
-    join metric_points p on p.service = ${service} and p.attr = u.attr and p.instance = ${instance} and p.minute = u.minute`.execute(
+    join metric_recent p on p.minute = u.minute and p.service = ${service} and p.attr = u.attr and p.instance = ${instance}`.execute(
     db,
   );
   const old = new Map(found.rows.map((r) => [Number(r.i), r.value]));
   const upsert = (inst: string, values: number[], add: boolean) => sql`
-    insert into metric_points (service, attr, instance, minute, value, hist)
-    select ${service}, u.attr, ${inst}, u.minute, u.value, null
+    insert into metric_recent (minute, service, attr, instance, value, hist)
+    select u.minute, ${service}, u.attr, ${inst}, u.value, null
     from unnest(${attrs}::text[], ${mins}::bigint[], ${values}::float8[]) as u(attr, minute, value)
-    on conflict (service, attr, instance, minute) do update set value = ${add ? sql`metric_points.value + excluded.value` : sql`excluded.value`}`;
+    on conflict (minute, service, attr, instance) do update set value = ${add ? sql`metric_recent.value + excluded.value` : sql`excluded.value`}`;
   await upsert(
     instance,
     rows.map((r) => r.value),
@@ -365,6 +417,24 @@ async function writePlainPostgres(
   ).execute(db);
 }
 
+/** PostgreSQL: `claimSqlite` for many keys of one series at once (minutes the merge passed). */
+async function claimPostgres(
+  db: Db,
+  service: string,
+  instance: string,
+  rows: readonly Row[],
+): Promise<void> {
+  await sql`with moved as (
+      delete from metric_points p
+      using unnest(${rows.map((r) => r.attr)}::text[], ${rows.map((r) => r.minute)}::bigint[]) as u(attr, minute)
+      where p.service = ${service} and p.attr = u.attr and p.instance = ${instance} and p.minute = u.minute
+      returning p.minute, p.service, p.attr, p.instance, p.value, p.hist
+    )
+    insert into metric_recent (minute, service, attr, instance, value, hist)
+    select minute, service, attr, instance, value, hist from moved
+    on conflict (minute, service, attr, instance) do nothing`.execute(db);
+}
+
 function parseHist(text: string | null | undefined): HistogramValue | null {
   return text ? (JSON.parse(text) as HistogramValue) : null;
 }
@@ -373,7 +443,7 @@ function parseHist(text: string | null | undefined): HistogramValue | null {
 async function writeHistogram(db: Db, service: string, instance: string, r: Row): Promise<void> {
   const key = (inst: string) =>
     db
-      .selectFrom("metric_points")
+      .selectFrom("metric_recent")
       .select(["value", "hist"])
       .where("service", "=", service)
       .where("attr", "=", r.attr)
@@ -407,10 +477,10 @@ function upsertOne(
 ) {
   const h = hist ? JSON.stringify(hist) : null;
   return db
-    .insertInto("metric_points")
-    .values({ service, attr, instance, minute, value, hist: h })
+    .insertInto("metric_recent")
+    .values({ minute, service, attr, instance, value, hist: h })
     .onConflict((oc) =>
-      oc.columns(["service", "attr", "instance", "minute"]).doUpdateSet({ value, hist: h }),
+      oc.columns(["minute", "service", "attr", "instance"]).doUpdateSet({ value, hist: h }),
     )
     .execute();
 }
@@ -473,24 +543,41 @@ async function upsertAttrs(db: Db, service: string, kinds: Map<string, AttrSpan>
   }
 }
 
-/** One attribute of one instance (or `*`) over [from, to], oldest first; minutes with no point are absent. */
+/**
+ * One attribute of one instance (or `*`) over [from, to], oldest first; minutes with no
+ * point are absent. Both tables: a point is in one or the other.
+ */
 export async function readMinutes(
   db: Db,
   q: { service: string; attr: string; instance: string; from: number; to: number },
 ): Promise<StoredPoint[]> {
-  const rows = await db
-    .selectFrom("metric_points")
-    .select(["minute", "value", "hist"])
-    .where("service", "=", q.service)
-    .where("attr", "=", q.attr)
-    .where("instance", "=", q.instance)
-    .where("minute", ">=", q.from)
-    .where("minute", "<=", q.to)
-    .orderBy("minute")
-    .execute();
-  return rows.map((r) => ({
-    minute: Number(r.minute),
-    value: r.value,
-    hist: r.hist ? (JSON.parse(r.hist) as HistogramValue) : null,
-  }));
+  const [rows, recent] = await Promise.all([
+    db
+      .selectFrom("metric_points")
+      .select(["minute", "value", "hist"])
+      .where("service", "=", q.service)
+      .where("attr", "=", q.attr)
+      .where("instance", "=", q.instance)
+      .where("minute", ">=", q.from)
+      .where("minute", "<=", q.to)
+      .orderBy("minute")
+      .execute(),
+    readRecent(db, q, q.from, q.to + 1),
+  ]);
+  const c = mergeColumns(
+    {
+      minute: rows.map((r) => Number(r.minute)),
+      value: rows.map((r) => r.value),
+      hist: rows.map((r) => r.hist),
+    },
+    recent,
+  );
+  return c.minute.map((minute, i) => {
+    const hist = c.hist?.[i];
+    return {
+      minute,
+      value: c.value[i] as number,
+      hist: hist ? (JSON.parse(hist) as HistogramValue) : null,
+    };
+  });
 }

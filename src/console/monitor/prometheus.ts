@@ -1,6 +1,7 @@
 import { type HistogramValue, type MetricKind, MINUTE_MS } from "../../core/schemas/monitor.js";
 import type { Db } from "../store/schema.js";
 import { histogramMean, quantile } from "./histogram.js";
+import { mergedBefore } from "./recent.js";
 import { INSTANCES_PER_QUERY, seriesInstances } from "./series.js";
 
 /**
@@ -123,7 +124,8 @@ export function exportMinute(lastMinute: number, now: number): number | null {
 /**
  * Points of every attribute's export minute, sorted by service, attribute, instance.
  * Each attribute's instances are found by a skip scan of the primary key and read at
- * their one minute: index seeks in proportion to the series exported.
+ * their one minute: index seeks in proportion to the series exported. Minutes not
+ * merged yet are in `metric_recent`, keyed by minute first: one range per attribute.
  */
 export async function latestPoints(db: Db, now: number): Promise<ExportedPoint[]> {
   const attrs = await db
@@ -131,20 +133,35 @@ export async function latestPoints(db: Db, now: number): Promise<ExportedPoint[]
     .select(["service", "attr", "kind", "last_minute"])
     .execute();
   const out: ExportedPoint[] = [];
+  // metric_points holds only minutes before W: the export minute is usually past it.
+  const w = await mergedBefore(db);
   for (const a of attrs) {
     const minute = exportMinute(Number(a.last_minute), now);
     if (minute === null) continue;
     const kind = a.kind as MetricKind;
-    const instances = await seriesInstances(db, "metric_points", a.service, a.attr);
+    const recent = await db
+      .selectFrom("metric_recent")
+      .select(["instance", "value", "hist"])
+      .where("minute", "=", minute)
+      .where("service", "=", a.service)
+      .where("attr", "=", a.attr)
+      .execute();
+    const instances =
+      minute < w ? await seriesInstances(db, "metric_points", a.service, a.attr) : [];
+    const batches = [recent];
     for (let i = 0; i < instances.length; i += INSTANCES_PER_QUERY) {
-      const rows = await db
-        .selectFrom("metric_points")
-        .select(["instance", "value", "hist"])
-        .where("service", "=", a.service)
-        .where("attr", "=", a.attr)
-        .where("instance", "in", instances.slice(i, i + INSTANCES_PER_QUERY))
-        .where("minute", "=", minute)
-        .execute();
+      batches.push(
+        await db
+          .selectFrom("metric_points")
+          .select(["instance", "value", "hist"])
+          .where("service", "=", a.service)
+          .where("attr", "=", a.attr)
+          .where("instance", "in", instances.slice(i, i + INSTANCES_PER_QUERY))
+          .where("minute", "=", minute)
+          .execute(),
+      );
+    }
+    for (const rows of batches) {
       for (const r of rows) {
         const hist = kind === "histogram" && r.hist ? (JSON.parse(r.hist) as HistogramValue) : null;
         out.push({

@@ -1,6 +1,6 @@
 import { MsecError } from "../../core/errors.js";
 import type { HistogramValue, MetricKind } from "../../core/schemas/monitor.js";
-import { MINUTE_MS } from "../../core/schemas/monitor.js";
+import { MINUTE_MS, TOTAL } from "../../core/schemas/monitor.js";
 import { type NativeHandle, onSqliteConnection, type Store } from "../store/index.js";
 import type { Db } from "../store/schema.js";
 import {
@@ -16,6 +16,7 @@ import {
   newBuckets,
   type Stat,
 } from "./buckets.js";
+import { mergeColumns, type RecentRow, readRecent } from "./recent.js";
 
 /**
  * The monitor's read side: one attribute over a time range (with the same minutes a day
@@ -169,22 +170,29 @@ async function readMinutes(
       read(q.service, q.attr, q.instance, from, end, withHist),
     );
   }
-  const rows = await store.db
-    .selectFrom("metric_points")
-    .select(["minute", "value"])
-    .$if(withHist, (s) => s.select("hist"))
-    .where("service", "=", q.service)
-    .where("attr", "=", q.attr)
-    .where("instance", "=", q.instance)
-    .where("minute", ">=", from)
-    .where("minute", "<", end)
-    .orderBy("minute")
-    .execute();
-  return {
-    minute: rows.map((r) => Number(r.minute)),
-    value: rows.map((r) => r.value),
-    hist: withHist ? rows.map((r) => r.hist ?? null) : null,
-  };
+  // A point is in metric_points or in metric_recent (see recent.ts): read both.
+  const [rows, recent] = await Promise.all([
+    store.db
+      .selectFrom("metric_points")
+      .select(["minute", "value"])
+      .$if(withHist, (s) => s.select("hist"))
+      .where("service", "=", q.service)
+      .where("attr", "=", q.attr)
+      .where("instance", "=", q.instance)
+      .where("minute", ">=", from)
+      .where("minute", "<", end)
+      .orderBy("minute")
+      .execute(),
+    readRecent(store.db, q, from, end),
+  ]);
+  return mergeColumns(
+    {
+      minute: rows.map((r) => Number(r.minute)),
+      value: rows.map((r) => r.value),
+      hist: withHist ? rows.map((r) => r.hist ?? null) : null,
+    },
+    recent,
+  );
 }
 
 type SqliteDatabase = Extract<NativeHandle, { engine: "sqlite" }>["database"];
@@ -200,7 +208,8 @@ const sqliteReaders = new WeakMap<SqliteDatabase, ColumnsReader>();
 
 /**
  * Prepared once per database: one plucked column per statement (no row objects), all
- * read in one transaction so the columns line up even beside another process's writes.
+ * read in one transaction so the columns line up even beside another process's writes,
+ * then the series' rows in metric_recent (a skip scan of its minutes, see recent.ts).
  */
 function sqliteColumns(database: SqliteDatabase): ColumnsReader {
   let reader = sqliteReaders.get(database);
@@ -212,6 +221,16 @@ function sqliteColumns(database: SqliteDatabase): ColumnsReader {
   const minute = column("minute");
   const value = column("value");
   const hist = column("hist");
+  const recent = database.prepare(
+    `with recursive m(x) as (
+       select min(minute) from metric_recent where minute >= ? and minute < ?
+       union all
+       select (select min(minute) from metric_recent where minute > m.x and minute < ?)
+       from m where m.x is not null
+     )
+     select r.minute, r.value, r.hist from m join metric_recent r on r.minute = m.x
+     where r.service = ? and r.attr = ? and r.instance = ? order by r.minute`,
+  );
   reader = database.transaction(
     (
       service: string,
@@ -220,11 +239,17 @@ function sqliteColumns(database: SqliteDatabase): ColumnsReader {
       from: number,
       end: number,
       withHist: boolean,
-    ) => ({
-      minute: minute.all(service, attr, instance, from, end) as number[],
-      value: value.all(service, attr, instance, from, end) as number[],
-      hist: withHist ? (hist.all(service, attr, instance, from, end) as (string | null)[]) : null,
-    }),
+    ) =>
+      mergeColumns(
+        {
+          minute: minute.all(service, attr, instance, from, end) as number[],
+          value: value.all(service, attr, instance, from, end) as number[],
+          hist: withHist
+            ? (hist.all(service, attr, instance, from, end) as (string | null)[])
+            : null,
+        },
+        recent.all(from, end, end, service, attr, instance) as RecentRow[],
+      ),
   );
   sqliteReaders.set(database, reader);
   return reader;
@@ -357,4 +382,67 @@ export async function listAttributes(db: Db, service: string): Promise<AttrInfo[
     firstMinute: Number(r.first_minute),
     lastMinute: Number(r.last_minute),
   }));
+}
+
+// ---------------------------------------------------------------------------------
+// Calls per service, for the services list
+
+/** The attribute the runtime's RPC meter counts served calls in (src/runtime/rpc/meter.ts). */
+export const SERVER_CALLS = "rpc.server.calls";
+const CODE_LABEL = /[{,]code=([^,}]*)/;
+/** How long a service's call attributes may be quiet and still count (as 0 calls). */
+const QUIET_MS = 4 * MINUTE_MS;
+
+export interface CallsMinute {
+  calls: number;
+  /** Calls that ended with a code other than `ok`. */
+  errors: number;
+}
+
+/**
+ * Per service, the calls its instances served in one minute (the service total of every
+ * `rpc.server.calls{code,method,peer}` attribute, summed) and how many of them failed.
+ * One query for every service: the services' call attributes with a point in the five
+ * minutes up to the minute, each read at that minute through the primary key. A service
+ * that served no call in the minute counts 0; one quiet for longer (or that never sent
+ * RPC metrics) is absent.
+ */
+export async function callsAt(db: Db, minute: number): Promise<Map<string, CallsMinute>> {
+  const rows = await db
+    .selectFrom("metric_attrs as a")
+    .leftJoin("metric_points as p", (j) =>
+      j
+        .onRef("p.service", "=", "a.service")
+        .onRef("p.attr", "=", "a.attr")
+        .on("p.instance", "=", TOTAL)
+        .on("p.minute", "=", minute),
+    )
+    // The minute's total is in metric_points or in metric_recent (see recent.ts).
+    .leftJoin("metric_recent as r", (j) =>
+      j
+        .on("r.minute", "=", minute)
+        .onRef("r.service", "=", "a.service")
+        .onRef("r.attr", "=", "a.attr")
+        .on("r.instance", "=", TOTAL),
+    )
+    .select((eb) => ["a.service", "a.attr", eb.fn.coalesce("p.value", "r.value").as("value")])
+    .where((eb) =>
+      eb.or([eb("a.attr", "=", SERVER_CALLS), eb("a.attr", "like", `${SERVER_CALLS}{%`)]),
+    )
+    .where("a.last_minute", ">=", minute - QUIET_MS)
+    .execute();
+  const out = new Map<string, CallsMinute>();
+  for (const r of rows) {
+    if (r.attr !== SERVER_CALLS && !r.attr.startsWith(`${SERVER_CALLS}{`)) continue;
+    let figures = out.get(r.service);
+    if (!figures) {
+      figures = { calls: 0, errors: 0 };
+      out.set(r.service, figures);
+    }
+    const value = r.value ?? 0;
+    figures.calls += value;
+    const code = CODE_LABEL.exec(r.attr)?.[1];
+    if (code !== undefined && code !== "ok") figures.errors += value;
+  }
+  return out;
 }

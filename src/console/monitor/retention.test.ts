@@ -11,6 +11,12 @@ import {
   retentionFromEnv,
 } from "./retention.js";
 
+// The runner's test drives a mock query builder; the merge (recent.ts) has its store suite.
+vi.mock("./recent.js", async (original) => ({
+  ...(await original<typeof import("./recent.js")>()),
+  runMerge: async () => ({ mergedBefore: 0, moved: 0, chunks: 0, more: false }),
+}));
+
 const MIN = 60_000;
 const NOW = Date.UTC(2026, 2, 10, 12, 34, 56);
 const S = DEFAULT_RETENTION;
@@ -49,6 +55,19 @@ describe("retention settings", () => {
         MSEC_METRICS_HOURLY_RETENTION_DAYS: "10",
       }),
     ).toThrow(/MSEC_METRICS_HOURLY_RETENTION_DAYS must be a whole number of days from 30/);
+  });
+
+  it("reads the merge age of metric_recent, from 5 to 1440 minutes", () => {
+    expect(retentionFromEnv({ MSEC_METRICS_MERGE_AFTER_MINUTES: "60" })).toEqual({
+      minuteDays: 30,
+      hourDays: 365,
+      mergeAfterMinutes: 60,
+    });
+    for (const bad of ["4", "1441", "1.5", "soon"]) {
+      expect(() => retentionFromEnv({ MSEC_METRICS_MERGE_AFTER_MINUTES: bad })).toThrow(
+        expect.objectContaining({ field: "MSEC_METRICS_MERGE_AFTER_MINUTES" }),
+      );
+    }
   });
 });
 
@@ -167,6 +186,7 @@ describe("retention runner", () => {
         settings: S,
         intervalMs: HOUR_MS,
         firstDelayMs: MIN,
+        mergeEveryMs: false,
       });
       r.start();
       await vi.advanceTimersByTimeAsync(MIN - 1);

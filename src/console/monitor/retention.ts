@@ -5,13 +5,16 @@ import type { Store } from "../store/index.js";
 import type { Db, MetricHoursTable } from "../store/schema.js";
 import { DAY_MS, HOUR_MS } from "./buckets.js";
 import { mergeHistograms } from "./histogram.js";
+import { DEFAULT_MERGE, type MergeReport, type MergeSettings, runMerge } from "./recent.js";
 import { INSTANCES_PER_QUERY, seriesInstances } from "./series.js";
 
 /**
  * Retention of metric points: minutes older than `minuteDays` are folded into hourly
  * rows (`metric_hours`) and deleted; hourly rows older than `hourDays` are deleted.
  * The decisions are pure functions of the clock and the settings; the runner applies
- * them once an hour.
+ * them once an hour. The same runner merges closed minutes from the staging table
+ * `metric_recent` into `metric_points` every 15 minutes (recent.ts), never at the same
+ * time as retention.
  *
  * @example
  * const r = createRetentionRunner({ store, log, now: Date.now, settings: retentionFromEnv(process.env) });
@@ -23,6 +26,11 @@ export interface RetentionSettings {
   minuteDays: number;
   /** Days of hourly rollups (MSEC_METRICS_HOURLY_RETENTION_DAYS, default 365). */
   hourDays: number;
+  /**
+   * Minutes after which points move from `metric_recent` into `metric_points`
+   * (MSEC_METRICS_MERGE_AFTER_MINUTES, 5 to 1440; default 120, see recent.ts).
+   */
+  mergeAfterMinutes?: number;
 }
 
 export const DEFAULT_RETENTION: RetentionSettings = { minuteDays: 30, hourDays: 365 };
@@ -49,7 +57,17 @@ export function retentionFromEnv(env: NodeJS.ProcessEnv): RetentionSettings {
     Math.max(DEFAULT_RETENTION.hourDays, minuteDays),
     minuteDays,
   );
-  return { minuteDays, hourDays };
+  const merge = env.MSEC_METRICS_MERGE_AFTER_MINUTES;
+  if (merge === undefined || merge === "") return { minuteDays, hourDays };
+  const n = Number(merge);
+  if (!/^\d+$/.test(merge) || n < 5 || n > 1440) {
+    throw new MsecError(
+      "invalid_argument",
+      `MSEC_METRICS_MERGE_AFTER_MINUTES must be a whole number of minutes from 5 to 1440, not "${merge}"`,
+      { field: "MSEC_METRICS_MERGE_AFTER_MINUTES" },
+    );
+  }
+  return { minuteDays, hourDays, mergeAfterMinutes: n };
 }
 
 const floorHour = (t: number) => Math.floor(t / HOUR_MS) * HOUR_MS;
@@ -199,6 +217,13 @@ export async function runRetention(
   };
   const dropBefore = hourCutoff(now, s);
   const cutoff = minuteCutoff(now, s);
+  // Minutes past the cutoff still in metric_recent (a merge behind, or a late sender)
+  // move first: retention walks metric_points alone.
+  const merged = await runMerge(db, now, { afterMs: now - cutoff });
+  if (merged.more) {
+    report.more = true;
+    return report;
+  }
   const del = await db.deleteFrom("metric_hours").where("hour", "<", dropBefore).executeTakeFirst();
   report.deletedHours = Number(del.numDeletedRows);
 
@@ -238,7 +263,8 @@ export async function runRetention(
   }
   report.rolledHours = hours.size;
   if (!report.more) {
-    // An attribute whose newest point is past every retention has nothing left to show.
+    // An attribute whose newest point is past every retention has nothing left to show
+    // (in either table: metric_recent is keyed by minute, none is past last_minute).
     await db
       .deleteFrom("metric_attrs")
       .where("last_minute", "<", dropBefore)
@@ -249,6 +275,17 @@ export async function runRetention(
               .select("p.minute")
               .whereRef("p.service", "=", "metric_attrs.service")
               .whereRef("p.attr", "=", "metric_attrs.attr"),
+          ),
+        ),
+      )
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom("metric_recent as r")
+              .select("r.minute")
+              .whereRef("r.minute", "<=", "metric_attrs.last_minute")
+              .whereRef("r.service", "=", "metric_attrs.service")
+              .whereRef("r.attr", "=", "metric_attrs.attr"),
           ),
         ),
       )
@@ -362,12 +399,20 @@ async function retainChunk(
 
 export interface RetentionRunner {
   start(): void;
-  /** Stop the timer and wait for a run in progress. */
+  /** Stop the timers and wait for a run in progress. */
   stop(): Promise<void>;
   runOnce(): Promise<RetentionReport>;
+  mergeOnce(): Promise<MergeReport>;
 }
 
-/** The edge: runs retention a minute after start, then every hour (sooner on a backlog). */
+/** How often the runner merges `metric_recent` into `metric_points`. */
+const MERGE_EVERY_MS = 15 * MINUTE_MS;
+
+/**
+ * The edge: runs retention a minute after start, then every hour (sooner on a backlog);
+ * merges `metric_recent` every 15 minutes (sooner on a backlog: each series gains
+ * about 15 rows per page written). One at a time.
+ */
 export function createRetentionRunner(deps: {
   store: Pick<Store, "db">;
   log: Logger;
@@ -375,22 +420,49 @@ export function createRetentionRunner(deps: {
   settings: RetentionSettings;
   intervalMs?: number;
   firstDelayMs?: number;
+  /** How often to merge; false: never (tests of retention alone). */
+  mergeEveryMs?: number | false;
 }): RetentionRunner {
   const interval = deps.intervalMs ?? HOUR_MS;
-  let timer: NodeJS.Timeout | null = null;
+  const mergeEvery = deps.mergeEveryMs ?? MERGE_EVERY_MS;
+  const merge: MergeSettings =
+    deps.settings.mergeAfterMinutes === undefined
+      ? DEFAULT_MERGE
+      : { afterMs: deps.settings.mergeAfterMinutes * MINUTE_MS };
+  const timers = new Set<NodeJS.Timeout>();
   let running: Promise<RetentionReport> | null = null;
+  let merging: Promise<MergeReport> | null = null;
+  /** The last run started (merge or retention): the next one waits for it. */
+  let queue: Promise<unknown> = Promise.resolve();
   let stopped = false;
 
-  const schedule = (ms: number) => {
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const p = queue.then(work, work);
+    queue = p.catch(() => undefined);
+    return p;
+  };
+  const later = (fn: () => void, ms: number) => {
     if (stopped) return;
-    timer = setTimeout(tick, ms);
-    timer.unref();
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    timers.add(t);
   };
   const runOnce = (): Promise<RetentionReport> => {
-    running ??= runRetention(deps.store.db, deps.now(), deps.settings).finally(() => {
-      running = null;
-    });
+    running ??= exclusive(() => runRetention(deps.store.db, deps.now(), deps.settings)).finally(
+      () => {
+        running = null;
+      },
+    );
     return running;
+  };
+  const mergeOnce = (): Promise<MergeReport> => {
+    merging ??= exclusive(() => runMerge(deps.store.db, deps.now(), merge)).finally(() => {
+      merging = null;
+    });
+    return merging;
   };
   const tick = () => {
     runOnce().then(
@@ -398,21 +470,39 @@ export function createRetentionRunner(deps: {
         if (r.rolledHours > 0 || r.deletedMinutes > 0 || r.deletedHours > 0) {
           deps.log.info({ retention: r }, "metric retention applied");
         }
-        schedule(r.more ? 1000 : interval);
+        later(tick, r.more ? 1000 : interval);
       },
       (err) => {
         deps.log.warn({ err }, "metric retention failed; retrying next hour");
-        schedule(interval);
+        later(tick, interval);
+      },
+    );
+  };
+  const mergeTick = () => {
+    if (mergeEvery === false) return;
+    mergeOnce().then(
+      (r) => {
+        if (r.moved > 0) deps.log.debug?.({ merge: r }, "metric points merged");
+        later(mergeTick, r.more ? 1000 : mergeEvery);
+      },
+      (err) => {
+        deps.log.warn({ err }, "metric merge failed; retrying");
+        later(mergeTick, mergeEvery);
       },
     );
   };
   return {
-    start: () => schedule(deps.firstDelayMs ?? MINUTE_MS),
+    start: () => {
+      later(tick, deps.firstDelayMs ?? MINUTE_MS);
+      if (mergeEvery !== false) later(mergeTick, mergeEvery);
+    },
     stop: async () => {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      await running?.catch(() => undefined);
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await Promise.all([running?.catch(() => undefined), merging?.catch(() => undefined)]);
     },
     runOnce,
+    mergeOnce,
   };
 }

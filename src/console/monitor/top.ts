@@ -3,6 +3,7 @@ import { type MetricKind, MINUTE_MS, TOTAL } from "../../core/schemas/monitor.js
 import type { Db } from "../store/schema.js";
 import { HOUR_MS } from "./buckets.js";
 import { attrMeta } from "./query.js";
+import { readRecentAttr } from "./recent.js";
 import { INSTANCES_PER_QUERY, seriesInstances } from "./series.js";
 
 /** How top ranks instances: sum (counters, histogram counts), mean, peak or last value. */
@@ -46,6 +47,7 @@ interface InstanceAgg {
  * an instance). Instances are enumerated by a skip scan of the primary key, then read
  * with `instance in (...)`, which both engines turn into one index range per instance:
  * the cost grows with instances × minutes in the range, not with the attribute's history.
+ * Minutes not merged yet are read from `metric_recent`, a seek per minute (recent.ts).
  */
 export async function queryTop(db: Db, q: TopQuery): Promise<TopResult> {
   const meta = await attrMeta(db, q.service, q.attr, null);
@@ -87,6 +89,10 @@ export async function queryTop(db: Db, q: TopQuery): Promise<TopResult> {
       );
       for (const [instance, a] of rows) add(instance, a);
     }
+  }
+  for (const r of await readRecentAttr(db, q.service, q.attr, from, end)) {
+    if (r.instance === TOTAL) continue;
+    add(r.instance, { sum: r.value, samples: 1, max: r.value, lastAt: r.minute, last: r.value });
   }
   const ranked: TopEntry[] = [];
   for (const [instance, a] of aggs) {

@@ -62,6 +62,8 @@ export interface Schema {
   naming_services: NamingServicesTable;
   naming_instances: NamingInstancesTable;
   metric_points: MetricPointsTable;
+  metric_recent: MetricRecentTable;
+  metric_merge: MetricMergeTable;
   metric_attrs: MetricAttrsTable;
   metric_hours: MetricHoursTable;
   artifacts: ArtifactsTable;
@@ -88,6 +90,18 @@ export interface MetricPointsTable {
   value: number;
   /** Histogram buckets as JSON (`{bounds, counts, sum}`), else null. */
   hist: string | null;
+}
+
+/**
+ * The same rows as `metric_points`, keyed by minute first: where ingest writes (new
+ * minutes append at the B-tree's right edge) until the merge moves them (0009).
+ */
+export type MetricRecentTable = MetricPointsTable;
+
+/** One row (id 1): rows of minutes before `merged_before` may be in `metric_points`. */
+export interface MetricMergeTable {
+  id: number;
+  merged_before: number;
 }
 
 export interface MetricAttrsTable {

@@ -8,6 +8,7 @@ import { rollups } from "./0005-rollups.js";
 import { artifacts } from "./0006-artifacts.js";
 import { machinesAndReleases } from "./0007-machines-releases.js";
 import { metricIngest } from "./0008-metric-ingest.js";
+import { metricRecent } from "./0009-metric-recent.js";
 
 /**
  * Every schema version the code knows, oldest first. Names sort in order and are
@@ -24,5 +25,6 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "0006-artifacts": artifacts(engine),
     "0007-machines-releases": machinesAndReleases(engine),
     "0008-metric-ingest": metricIngest(engine),
+    "0009-metric-recent": metricRecent(engine),
   };
 }
