@@ -16,7 +16,16 @@ import type {
   JoinTokenView,
   MachineView,
 } from "../core/schemas/machine.js";
-import type { MetricKind } from "../core/schemas/monitor.js";
+import type {
+  AttributeInfo,
+  AttributesAnswer,
+  CompareName,
+  MetricService,
+  MetricServicesAnswer,
+  SeriesAnswer,
+  SeriesStat,
+  TopAnswer,
+} from "../core/schemas/monitor.js";
 import type { Instance, ServiceSummary, ServiceView } from "../core/schemas/naming.js";
 import type {
   CreateReleaseRequest,
@@ -62,24 +71,14 @@ export interface CallOptions {
 }
 
 export async function api<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
-  const res = await request(method, path, opts, "application/json");
+  const res = await request(method, path, opts);
   if (res.status === 204) return undefined as T;
   return (await res.json().catch(() => undefined)) as T;
 }
 
-/** A call whose answer is text (the Prometheus export). */
-export async function apiText(path: string): Promise<string> {
-  return (await request("GET", path, {}, "text/plain")).text();
-}
-
 /** The fetch behind every call: CSRF header, and the API's error shape turned into an ApiError. */
-async function request(
-  method: string,
-  path: string,
-  opts: CallOptions,
-  accept: string,
-): Promise<Response> {
-  const headers: Record<string, string> = { accept };
+async function request(method: string, path: string, opts: CallOptions): Promise<Response> {
+  const headers: Record<string, string> = { accept: "application/json" };
   if (opts.body !== undefined) headers["content-type"] = "application/json";
   if (!SAFE.has(method) && csrfToken) headers["x-csrf-token"] = csrfToken;
   let res: Response;
@@ -122,36 +121,9 @@ export function query(params: Record<string, string | number | boolean | undefin
 
 const seg = encodeURIComponent;
 
-// Answers of the monitor's read API (src/console/monitor/query-routes.ts).
-
-export interface MetricService {
-  service: string;
-  attributes: number;
-  lastMinute: string;
-}
-
-export interface AttributeInfo {
-  attr: string;
-  kind: MetricKind;
-  firstMinute: string;
-  lastMinute: string;
-}
-
-export type CompareName = "yesterday" | "week";
-export type Stat = "value" | "avg" | "min" | "max" | "last" | "p50" | "p90" | "p95" | "p99";
-
-export interface SeriesAnswer {
-  service: string;
-  attr: string;
-  instance: string;
-  kind: MetricKind;
-  stat: Stat;
-  from: string;
-  to: string;
-  stepMs: number;
-  resolution: "minute" | "hour";
-  series: { name: "current" | CompareName; offsetMs: number; values: (number | null)[] }[];
-}
+// Answers of the monitor's read API: their schemas are in src/core/schemas/monitor.ts.
+export type { AttributeInfo, CompareName, MetricService, SeriesAnswer, TopAnswer };
+export type Stat = SeriesStat;
 
 export interface SeriesQuery {
   attr: string;
@@ -162,16 +134,6 @@ export interface SeriesQuery {
   stat: Stat;
   /** At least this step, e.g. "1m". */
   step?: string;
-}
-
-export interface TopAnswer {
-  service: string;
-  attr: string;
-  kind: MetricKind;
-  by: "sum" | "avg" | "max" | "last";
-  from: string;
-  to: string;
-  instances: { instance: string; value: number; lastMinute: string }[];
 }
 
 export type ServiceDetail = ServiceView & { description: string; createdAt: string };
@@ -193,12 +155,9 @@ export const API = {
   artifacts: (service: string) =>
     api<{ artifacts: ArtifactView[] }>("GET", `/artifacts/${seg(service)}`),
 
-  metricServices: () => api<{ services: MetricService[] }>("GET", "/metrics/services"),
+  metricServices: () => api<MetricServicesAnswer>("GET", "/metrics/services"),
   attributes: (service: string) =>
-    api<{ service: string; attributes: AttributeInfo[] }>(
-      "GET",
-      `/metrics/${seg(service)}/attributes`,
-    ),
+    api<AttributesAnswer>("GET", `/metrics/${seg(service)}/attributes`),
   series: (service: string, q: SeriesQuery) =>
     api<SeriesAnswer>(
       "GET",
@@ -214,7 +173,6 @@ export const API = {
     ),
   top: (service: string, q: { attr: string; from: number; to: number; limit?: number }) =>
     api<TopAnswer>("GET", `/metrics/${seg(service)}/top${query(q)}`),
-  prometheus: () => apiText("/prometheus"),
 
   rules: (service?: string) =>
     api<{ rules: AlarmRule[] }>("GET", `/alarm-rules${query({ service })}`),
@@ -224,6 +182,9 @@ export const API = {
     api<AlarmRule>("PUT", `/alarm-rules/${id}`, { body: rule }),
   deleteRule: (id: number) => api<void>("DELETE", `/alarm-rules/${id}`),
   previewRule: (id: number) => api<PreviewResult>("POST", `/alarm-rules/${id}/preview`),
+  /** How a rule not saved yet would have fired (operator). */
+  previewRuleInput: (rule: AlarmRuleInput) =>
+    api<PreviewResult>("POST", "/alarm-rules/preview", { body: rule }),
   receivers: () => api<{ receivers: Receiver[] }>("GET", "/alarm-receivers"),
 
   alarms: (q: {

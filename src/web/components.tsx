@@ -52,21 +52,6 @@ export function toFormError(e: unknown, networkMessage: string): FormError {
   return { message: errorText(e, networkMessage), field };
 }
 
-/** aria props for an input: its hint, and the error when the error is about it. */
-export function describedProps(
-  error: FormError | undefined,
-  name: string,
-  errorId: string,
-  hintId?: string,
-) {
-  const invalid = error?.field === name;
-  const ids = [hintId, invalid ? errorId : undefined].filter(Boolean).join(" ");
-  return {
-    "aria-invalid": invalid ? (true as const) : undefined,
-    "aria-describedby": ids || undefined,
-  };
-}
-
 export function ErrorNote({ id, children }: { id?: string; children: ComponentChildren }) {
   return (
     <p class="note note-error" role="alert" id={id}>
@@ -134,6 +119,8 @@ export interface Action {
   error: FormError | undefined;
   /** Run a change; its failure becomes `error` (the API's message). True when it succeeded. */
   run: (change: () => Promise<unknown>) => Promise<boolean>;
+  /** Show an error found before calling the API (two passwords that differ). */
+  fail: (error: FormError) => void;
   clear: () => void;
 }
 
@@ -154,7 +141,7 @@ export function useAction(): Action {
       setBusy(false);
     }
   };
-  return { busy, error, run, clear: () => setError(undefined) };
+  return { busy, error, run, fail: setError, clear: () => setError(undefined) };
 }
 
 /** Shown while the first answer is on its way, when it failed, or when the list is empty. */

@@ -11,29 +11,10 @@ import type {
 import type { Messages } from "./i18n/en.js";
 import { fmt } from "./i18n/index.js";
 
-/** Words for release plans, from the catalog: one place for the list, the detail and the wizard. */
-export const RELEASE_STATES: readonly ReleaseState[] = [
-  "draft",
-  "running",
-  "paused",
-  "succeeded",
-  "failed",
-  "aborted",
-  "rolling_back",
-  "rolled_back",
-];
-
 /**
- * The states each action may be taken in, as the console allows them
- * (src/console/release/actions.ts): the page offers only these; the API decides anyway.
+ * Words for release plans, from the catalog: one place for the list, the detail and the
+ * wizard. Which actions each state allows: src/core/release-actions.ts (the console's own table).
  */
-export const ACTION_STATES: Record<ReleaseAction, readonly ReleaseState[]> = {
-  execute: ["draft"],
-  pause: ["running"],
-  resume: ["paused"],
-  abort: ["draft", "running", "paused"],
-  rollback: ["succeeded", "failed", "aborted", "paused"],
-};
 
 export function releaseStateLabel(t: Messages, s: ReleaseState): string {
   return {

@@ -1,60 +1,35 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, type ConsoleProcess, startConsoleProcess } from "../support/console-process.js";
-import { launchBrowser, screenshotPath, WEB_INDEX } from "./browser.js";
+import { type ConsoleProcess, startConsoleProcess } from "../support/console-process.js";
+import {
+  callFromPage,
+  launchBrowser,
+  submitLogIn as logIn,
+  needBuild,
+  openPage,
+  screenshotPath,
+  stopConsole,
+} from "./browser.js";
 
 const ADMIN_PASSWORD = "admin-ui-secret-1";
 const VIEWER = "viewer1";
 const VIEWER_RESET = "reset-by-admin-1";
 const VIEWER_OWN = "viewer-own-pass-1";
 
-/** A direct API call from inside the page, with the session cookie and the CSRF token. */
-async function callFromPage(
-  page: Page,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: unknown }> {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const session = await fetch("api/v1/auth/session");
-      const { csrfToken } = (await session.json()) as { csrfToken?: string };
-      const res = await fetch(`api/v1${path}`, {
-        method,
-        headers: { "content-type": "application/json", "x-csrf-token": csrfToken ?? "" },
-        body: body === undefined ? null : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-    },
-    { method, path, body },
-  );
-}
-
-async function logIn(page: Page, username: string, password: string): Promise<void> {
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-}
-
 describe("console web UI in a real browser", { timeout: 60_000 }, () => {
   let dir = "";
   let con: ConsoleProcess | undefined;
   let browser: Browser | undefined;
-  let context: BrowserContext;
   let page: Page;
   let url = "";
   /** Script errors and CSP violations the page reported (failed 4xx loads are expected). */
   const problems: string[] = [];
 
   beforeAll(async () => {
-    for (const f of [CLI, WEB_INDEX]) {
-      if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` first`);
-    }
+    needBuild();
     dir = await mkdtemp(join(tmpdir(), "msec-ui-"));
     con = await startConsoleProcess({
       db: `sqlite:${join(dir, "msec.db")}`,
@@ -62,24 +37,12 @@ describe("console web UI in a real browser", { timeout: 60_000 }, () => {
     });
     url = con.url;
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    page.on("console", (m) => {
-      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
-        problems.push(`console error: ${m.text()}`);
-      }
-    });
+    page = (await openPage(browser, problems)).page;
   }, 90_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (con) {
-      const stopped = con.stop();
-      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 15_000).unref());
-      if ((await Promise.race([stopped, timeout])) === "timeout") await con.kill();
-    }
+    await stopConsole(con);
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 30_000);
 

@@ -2,22 +2,30 @@
  * The Services, Monitor and Alarms pages in a real browser, against a real console with
  * two real Demo.Echo processes: instances are disabled and enabled from the service page,
  * a chart shows today against yesterday (yesterday's minutes seeded through the ingest
- * API), an alarm rule is previewed, fires on the console's fast alarm clock and is
- * acknowledged; a viewer sees no button it cannot use; the services page reads in Chinese.
+ * API), an alarm rule is previewed before and after it is saved, fires on the console's
+ * fast alarm clock and is acknowledged; a viewer sees no button it cannot use; the services page reads in Chinese.
  * Machines and releases: machines-releases.test.ts.
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "../../src/runtime/index.js";
-import { CLI, type ConsoleProcess, startConsoleProcess } from "../support/console-process.js";
+import { type ConsoleProcess, startConsoleProcess } from "../support/console-process.js";
 import { call, tokenFor, userToken } from "../support/http.js";
 import { type ServiceProcess, startDemo } from "../support/service-process.js";
 import { until } from "../support/wait.js";
-import { launchBrowser, logIn, screenshotPath, WEB_INDEX, watchProblems } from "./browser.js";
+import {
+  callFromPage,
+  launchBrowser,
+  logIn,
+  logInLater,
+  needBuild,
+  openPage,
+  screenshotPath,
+  stopConsole,
+} from "./browser.js";
 
 const ADMIN_PASSWORD = "admin-sma-secret-1";
 const VIEWER = "watcher";
@@ -28,39 +36,18 @@ const NOW = Math.floor(Date.now() / MIN) * MIN;
 const ALARM_START = NOW - 150 * MIN;
 const SEEDED_MINUTES = 240;
 
-/** A direct API call from inside the page, with the session cookie and the CSRF token. */
-async function callFromPage(page: Page, method: string, path: string): Promise<number> {
-  return page.evaluate(
-    async ({ method, path }) => {
-      const session = await fetch("api/v1/auth/session");
-      const { csrfToken } = (await session.json()) as { csrfToken?: string };
-      const res = await fetch(`api/v1${path}`, {
-        method,
-        headers: { "x-csrf-token": csrfToken ?? "" },
-      });
-      return res.status;
-    },
-    { method, path },
-  );
-}
-
 describe("services, monitor and alarms pages in a real browser", { timeout: 90_000 }, () => {
   let dir = "";
   let con: ConsoleProcess | undefined;
   let echoes: ServiceProcess[] = [];
   let browser: Browser | undefined;
-  let context: BrowserContext;
   let page: Page;
   let url = "";
   let token = "";
   const problems: string[] = [];
 
-  const watch = (p: Page) => watchProblems(p, problems);
-
   beforeAll(async () => {
-    for (const f of [CLI, WEB_INDEX]) {
-      if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` first`);
-    }
+    needBuild();
     dir = await mkdtemp(join(tmpdir(), "msec-sma-"));
     con = await startConsoleProcess({
       db: `sqlite:${join(dir, "msec.db")}`,
@@ -118,20 +105,13 @@ describe("services, monitor and alarms pages in a real browser", { timeout: 90_0
     });
 
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    watch(page);
+    page = (await openPage(browser, problems)).page;
   }, 90_000);
 
   afterAll(async () => {
     await browser?.close();
     await Promise.all(echoes.map((e) => e.stop()));
-    if (con) {
-      const stopped = con.stop();
-      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 15_000).unref());
-      if ((await Promise.race([stopped, timeout])) === "timeout") await con.kill();
-    }
+    await stopConsole(con);
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 30_000);
 
@@ -236,9 +216,13 @@ describe("services, monitor and alarms pages in a real browser", { timeout: 90_0
     // No threshold: the API names the field.
     await page.getByRole("alert").filter({ hasText: "body.threshold" }).waitFor();
     await page.getByLabel("Threshold").fill("12");
+    // Preview before saving: the rule as filled in, nothing stored yet.
+    await page.getByRole("button", { name: "Preview", exact: true }).click();
+    const preview = page.getByTestId("preview");
+    await preview.getByText(/would have fired \d+ time/).waitFor();
+    expect(new URL(page.url()).hash).toBe("#/alarms/rules/new");
     await page.getByRole("button", { name: "Create and preview" }).click();
     await page.getByRole("status").filter({ hasText: "Rule saved." }).waitFor();
-    const preview = page.getByTestId("preview");
     await preview.getByText(/would have fired \d+ time/).waitFor();
     await preview.locator("canvas").first().waitFor();
     await page.screenshot({ path: screenshotPath("alarm-rule"), fullPage: true });
@@ -269,20 +253,11 @@ describe("services, monitor and alarms pages in a real browser", { timeout: 90_0
   });
 
   it("shows a viewer no button it cannot use, and the API refuses anyway", async () => {
-    const viewer = await (browser as Browser).newContext({
-      viewport: { width: 1280, height: 800 },
-      locale: "en-US",
-    });
+    const { context: viewer, page: p } = await openPage(browser as Browser, problems);
     try {
-      const p = await viewer.newPage();
-      p.setDefaultTimeout(20_000);
-      watch(p);
       await p.goto(url);
-      await logIn(p, VIEWER, `${VIEWER}-password`);
       // The admin chose this password: the console asks for a new one; not now.
-      const prompt = p.getByRole("dialog", { name: "Change your password" });
-      await prompt.getByRole("button", { name: "Later" }).click();
-      await prompt.waitFor({ state: "detached" });
+      await logInLater(p, VIEWER, `${VIEWER}-password`);
       const addr = (echoes[0] as ServiceProcess).addr;
       await p.getByRole("link", { name: "Services" }).click();
       await p.getByRole("link", { name: "Demo.Echo" }).click();
@@ -310,12 +285,12 @@ describe("services, monitor and alarms pages in a real browser", { timeout: 90_0
         .waitFor();
       expect(await p.getByRole("button", { name: /Save|Create/ }).count()).toBe(0);
 
-      const status = await callFromPage(
+      const refused = await callFromPage(
         p,
         "POST",
         `/services/Demo.Echo/instances/${encodeURIComponent(addr)}/disable`,
       );
-      expect(status).toBe(403);
+      expect(refused.status).toBe(403);
 
       // The same page in Simplified Chinese.
       await p.getByRole("link", { name: "Services" }).click();

@@ -16,7 +16,7 @@ import { signBody } from "../../src/console/alarm/notifiers/webhook.js";
 import type { Alarm, AlarmEvent, AlarmMessage, AlarmRule } from "../../src/core/schemas/alarm.js";
 import { type ConsoleProcess, runCli, startConsoleProcess } from "../support/console-process.js";
 import { freshDatabase, type TestDatabase } from "../support/engines.js";
-import { call, tokenFor } from "../support/http.js";
+import { call, tokenFor, userToken } from "../support/http.js";
 
 const ADMIN_PW = "admin-password-1";
 const SECRET = "hook-signing-secret";
@@ -298,6 +298,38 @@ describe("alarms against a real console", () => {
       iso(T + 2 * MIN),
     ]);
     expect(preview.alarms).toEqual([{ firedAt: iso(T + MIN), resolvedAt: iso(T + 4 * MIN) }]);
+
+    // The same rule, unsaved (the editor's Preview): the same answer, and nothing is stored.
+    const {
+      id: _id,
+      state: _s,
+      alarmId: _a,
+      evaluatedMinute: _e,
+      createdAt: _c,
+      updatedAt: _u,
+      ...spec
+    } = (await api("GET", `/alarm-rules/${rules.fluct}`)) as AlarmRule;
+    const before = ((await api("GET", "/alarm-rules")) as { rules: AlarmRule[] }).rules.length;
+    expect(await api("POST", "/alarm-rules/preview", spec)).toEqual(preview);
+    const window = { from: iso(T + MIN), to: iso(T + 2 * MIN) };
+    expect(await api("POST", "/alarm-rules/preview", { ...spec, ...window })).toEqual(
+      await api("POST", `/alarm-rules/${rules.fluct}/preview`, window),
+    );
+    expect(((await api("GET", "/alarm-rules")) as { rules: AlarmRule[] }).rules).toHaveLength(
+      before,
+    );
+    const incomplete = await call(c.url, "POST", "/alarm-rules/preview", {
+      token,
+      body: { service: "Alarm.Fluct", attr: "logins", kind: "max" },
+    });
+    expect(incomplete.status).toBe(400);
+    expect(incomplete.body.error).toMatchObject({ field: "body.threshold" });
+    const viewer = await userToken(c.url, token, "vic", "viewer");
+    const refused = await call(c.url, "POST", "/alarm-rules/preview", {
+      token: viewer,
+      body: spec,
+    });
+    expect(refused.status).toBe(403);
   });
 
   it("sends two rules of one service breaking in the same minute as one message", async () => {

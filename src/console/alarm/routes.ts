@@ -13,6 +13,7 @@ import {
   AlarmRuleInput,
   type AlarmRuleSpec,
   PreviewRequest,
+  type PreviewResult,
   ReceiverInput,
   ReceiverName,
   RuleQuery,
@@ -86,6 +87,54 @@ const ruleDetails = (s: AlarmRuleSpec) => ({
   kind: s.kind,
   enabled: s.enabled,
 });
+
+/**
+ * How a rule would have fired over [from, to] (default: the 24 hours up to the latest
+ * complete minute, at most 7 days): the stored minutes it needs (with the flap window's
+ * warm-up, the fluctuation's earlier minutes or yesterday), run through `simulate`.
+ */
+async function previewRule(
+  db: Db,
+  s: AlarmRuleSpec,
+  body: { from?: string | undefined; to?: string | undefined },
+  now: number,
+): Promise<PreviewResult> {
+  const lastComplete = Math.floor(now / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+  const to = body.to ? Math.floor(Date.parse(body.to) / MINUTE_MS) * MINUTE_MS : lastComplete;
+  const from = body.from
+    ? Math.floor(Date.parse(body.from) / MINUTE_MS) * MINUTE_MS
+    : to - DAY_MS + MINUTE_MS;
+  if (from > to)
+    throw new MsecError("invalid_argument", "body.from: must not be after to", {
+      field: "body.from",
+    });
+  if (to - from > MAX_PREVIEW_MS) {
+    throw new MsecError("invalid_argument", "body.from: a preview covers at most 7 days", {
+      field: "body.from",
+    });
+  }
+  const need = needs(conditionOf(s));
+  const q = { service: s.service, attr: s.attr, instance: s.instance };
+  const warm = (s.flap.m - 1) * MINUTE_MS;
+  const series = new Map<number, number>();
+  for (const p of await readMinutes(db, { ...q, from: from - warm - need.before * MINUTE_MS, to }))
+    series.set(p.minute, p.value);
+  if (need.yesterday) {
+    for (const p of await readMinutes(db, { ...q, from: from - warm - DAY_MS, to: to - DAY_MS }))
+      series.set(p.minute, p.value);
+  }
+  const sim = simulate(s, series, from, to);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    from: iso(from),
+    to: iso(to),
+    firing: sim.firing.map((f) => ({ ...f, minute: iso(f.minute) })),
+    alarms: sim.alarms.map((a) => ({
+      firedAt: iso(a.firedAt),
+      resolvedAt: a.resolvedAt === null ? null : iso(a.resolvedAt),
+    })),
+  };
+}
 
 export function alarmRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   const { store } = ctx;
@@ -161,52 +210,16 @@ export function alarmRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     const { id } = parseInput(IdParams, req.params, "params");
     const body = parseInput(PreviewRequest, req.body ?? {}, "body");
     const { rule } = await getRule(store.db, id);
-    const lastComplete = Math.floor(ctx.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
-    const to = body.to ? Math.floor(Date.parse(body.to) / MINUTE_MS) * MINUTE_MS : lastComplete;
-    const from = body.from
-      ? Math.floor(Date.parse(body.from) / MINUTE_MS) * MINUTE_MS
-      : to - DAY_MS + MINUTE_MS;
-    if (from > to)
-      throw new MsecError("invalid_argument", "body.from: must not be after to", {
-        field: "body.from",
-      });
-    if (to - from > MAX_PREVIEW_MS) {
-      throw new MsecError("invalid_argument", "body.from: a preview covers at most 7 days", {
-        field: "body.from",
-      });
-    }
-    const s = rule.spec;
-    const need = needs(conditionOf(s));
-    const q = { service: s.service, attr: s.attr, instance: s.instance };
-    const warm = (s.flap.m - 1) * MINUTE_MS;
-    const series = new Map<number, number>();
-    for (const p of await readMinutes(store.db, {
-      ...q,
-      from: from - warm - need.before * MINUTE_MS,
-      to,
-    })) {
-      series.set(p.minute, p.value);
-    }
-    if (need.yesterday) {
-      for (const p of await readMinutes(store.db, {
-        ...q,
-        from: from - warm - DAY_MS,
-        to: to - DAY_MS,
-      })) {
-        series.set(p.minute, p.value);
-      }
-    }
-    const sim = simulate(s, series, from, to);
-    const iso = (ms: number) => new Date(ms).toISOString();
-    return {
-      from: iso(from),
-      to: iso(to),
-      firing: sim.firing.map((f) => ({ ...f, minute: iso(f.minute) })),
-      alarms: sim.alarms.map((a) => ({
-        firedAt: iso(a.firedAt),
-        resolvedAt: a.resolvedAt === null ? null : iso(a.resolvedAt),
-      })),
-    };
+    return previewRule(store.db, rule.spec, body, ctx.now());
+  });
+
+  // A rule not saved yet (the editor's "Preview"): the body of a new rule, and optionally
+  // `from`/`to`. Operator, like creating the rule; nothing is written and nobody is notified.
+  app.post("/alarm-rules/preview", { config: { access: "operator" } }, async (req) => {
+    const spec = parseInput(AlarmRuleInput, req.body, "body");
+    const { from, to } = (req.body ?? {}) as { from?: unknown; to?: unknown };
+    const range = parseInput(PreviewRequest, { from, to }, "body");
+    return previewRule(store.db, spec, range, ctx.now());
   });
 
   // Receivers.

@@ -1,17 +1,21 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { MsecError } from "../../core/errors.js";
+import { MINUTE_MS } from "../../core/schemas/monitor.js";
 import {
   CreateServiceRequest,
   HeartbeatRequest,
   InstanceAddr,
   RegisterInstanceRequest,
   ServiceName,
+  type ServiceSummary,
   SetWeightRequest,
 } from "../../core/schemas/naming.js";
 import { auditRequest } from "../audit/request.js";
 import type { ConsoleContext } from "../context.js";
 import { parseInput } from "../http/validate.js";
+import { callsAt } from "../monitor/query.js";
+import type { Db } from "../store/schema.js";
 import type { AuditHook } from "./service.js";
 
 const ServiceParams = z.object({ name: ServiceName });
@@ -35,6 +39,17 @@ const WatchQuery = z.object({
     .optional(),
 });
 
+/** How many alarms fire now, per service (one grouped count). */
+async function firingByService(db: Db): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom("alarms")
+    .select((eb) => ["service", eb.fn.countAll<number>().as("n")])
+    .where("state", "=", "firing")
+    .groupBy("service")
+    .execute();
+  return new Map(rows.map((r) => [r.service, Number(r.n)]));
+}
+
 /**
  * The name service's API: services, their instances, heartbeats, operator controls
  * and watches (server-sent events).
@@ -48,8 +63,25 @@ export function namingRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     (tx, now, details) =>
       auditRequest(req, tx, now, { action, target, details });
 
+  // With each service's latest complete minute of calls and its firing alarms: two
+  // queries for the whole list, whatever its length.
   app.get("/services", { config: { access: "viewer", machines: true } }, async () => {
-    return { services: naming.listServices() };
+    const services = naming.listServices();
+    const minute = Math.floor(ctx.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+    const [calls, firing] = await Promise.all([
+      callsAt(ctx.store.db, minute),
+      firingByService(ctx.store.db),
+    ]);
+    return {
+      services: services.map((s): ServiceSummary => {
+        const c = calls.get(s.name);
+        return {
+          ...s,
+          ...(c ? { callsPerMinute: c.calls, errorsPerMinute: c.errors } : {}),
+          firingAlarms: firing.get(s.name) ?? 0,
+        };
+      }),
+    };
   });
 
   app.post("/services", { config: { access: "operator" } }, async (req, reply) => {

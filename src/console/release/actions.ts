@@ -7,18 +7,13 @@
  * act(done, { action: "pause" }, now);   // { ok: false, message: "cannot pause a succeeded plan" }
  * ```
  */
-import type { ReleaseAction, ReleaseState } from "../../core/schemas/release.js";
+import { ACTION_STATES } from "../../core/release-actions.js";
+import type { ReleaseAction } from "../../core/schemas/release.js";
 import type { MachineRef, Plan } from "./model.js";
 import { type PlanPatch, withPhase } from "./plan.js";
 
-/** The states each action may be taken in. */
-export const ACTION_STATES: Record<ReleaseAction, readonly ReleaseState[]> = {
-  execute: ["draft"],
-  pause: ["running"],
-  resume: ["paused"],
-  abort: ["draft", "running", "paused"],
-  rollback: ["succeeded", "failed", "aborted", "paused"],
-};
+/** The states each action may be taken in (one table for the console and the web UI). */
+export { ACTION_STATES };
 
 export type ActInput =
   /** `batches`: the targets as resolved now, split into batches. */

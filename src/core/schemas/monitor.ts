@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Timestamp } from "./common.js";
 import { InstanceAddr, ServiceName } from "./naming.js";
 
 export const MINUTE_MS = 60_000;
@@ -81,3 +82,83 @@ export type IngestResult = z.infer<typeof IngestResult>;
 
 /** The service total is stored and queried as instance `*`. */
 export const TOTAL = "*";
+
+// Answers of the monitor's read API (src/console/monitor/query-routes.ts). The web UI
+// takes their types (`import type`: no zod in its bundle); tests parse the answers.
+
+/** What one point of a series shows when its bucket holds several minutes. */
+export const SeriesStat = z.enum([
+  "value",
+  "avg",
+  "min",
+  "max",
+  "last",
+  "p50",
+  "p90",
+  "p95",
+  "p99",
+]);
+export type SeriesStat = z.infer<typeof SeriesStat>;
+
+/** The earlier series a chart may lay over the range: the same minutes a day and a week before. */
+export const CompareName = z.enum(["yesterday", "week"]);
+export type CompareName = z.infer<typeof CompareName>;
+
+/** How top instances are ranked over the range. */
+export const TopBy = z.enum(["sum", "avg", "max", "last"]);
+export type TopBy = z.infer<typeof TopBy>;
+
+/** `GET /metrics/services`: services that sent metrics. */
+export const MetricServicesAnswer = z.object({
+  services: z.array(
+    z.object({ service: ServiceName, attributes: z.number().int(), lastMinute: Timestamp }),
+  ),
+});
+export type MetricServicesAnswer = z.infer<typeof MetricServicesAnswer>;
+export type MetricService = MetricServicesAnswer["services"][number];
+
+/** `GET /metrics/{service}/attributes`. */
+export const AttributesAnswer = z.object({
+  service: ServiceName,
+  attributes: z.array(
+    z.object({ attr: z.string(), kind: MetricKind, firstMinute: Timestamp, lastMinute: Timestamp }),
+  ),
+});
+export type AttributesAnswer = z.infer<typeof AttributesAnswer>;
+export type AttributeInfo = AttributesAnswer["attributes"][number];
+
+/**
+ * `GET /metrics/{service}/series`: `values[i]` is the bucket starting at
+ * `from + i * stepMs` (minus the series' `offsetMs`); null where there was no point.
+ */
+export const SeriesAnswer = z.object({
+  service: ServiceName,
+  attr: z.string(),
+  instance: z.string(),
+  kind: MetricKind,
+  stat: SeriesStat,
+  from: Timestamp,
+  to: Timestamp,
+  stepMs: z.number().int().positive(),
+  resolution: z.enum(["minute", "hour"]),
+  series: z.array(
+    z.object({
+      name: z.union([z.literal("current"), CompareName]),
+      offsetMs: z.number().int().nonnegative(),
+      values: z.array(z.number().nullable()),
+    }),
+  ),
+});
+export type SeriesAnswer = z.infer<typeof SeriesAnswer>;
+
+/** `GET /metrics/{service}/top`: the service's instances ranked by the attribute. */
+export const TopAnswer = z.object({
+  service: ServiceName,
+  attr: z.string(),
+  kind: MetricKind,
+  by: TopBy,
+  from: Timestamp,
+  to: Timestamp,
+  instances: z.array(z.object({ instance: z.string(), value: z.number(), lastMinute: Timestamp })),
+});
+export type TopAnswer = z.infer<typeof TopAnswer>;

@@ -70,6 +70,15 @@ export const ServiceSummary = z.object({
   createdAt: Timestamp,
   instances: z.number().int(),
   healthy: z.number().int(),
+  /**
+   * Calls the service's instances served in the latest complete minute (`rpc.server.calls`
+   * of the service total, every method); absent when it sent no RPC metrics lately.
+   */
+  callsPerMinute: z.number().optional(),
+  /** Those of the calls that ended with a code other than `ok`; absent with callsPerMinute. */
+  errorsPerMinute: z.number().optional(),
+  /** How many of the service's alarms fire now. */
+  firingAlarms: z.number().int().optional(),
 });
 export type ServiceSummary = z.infer<typeof ServiceSummary>;
 

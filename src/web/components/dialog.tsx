@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useId, useRef } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { ErrorNote, useAction } from "../components.js";
 import { useI18n } from "../i18n/index.js";
 
@@ -90,4 +90,29 @@ export function ConfirmDialog({
       </form>
     </Modal>
   );
+}
+
+/**
+ * Which item a dialog is open for (undefined: closed). `close` also runs `after`, e.g.
+ * to read the list again once a change went through (or was cancelled).
+ *
+ * ```tsx
+ * const removing = useDialog<MachineView>(machines.reload);
+ * <button onClick={() => removing.show(m)}>…</button>
+ * {removing.render((m) => <ConfirmDialog … onClose={removing.close} />)}
+ * ```
+ */
+export function useDialog<T>(after?: () => void) {
+  const [open, setOpen] = useState<T>();
+  const close = () => {
+    setOpen(undefined);
+    after?.();
+  };
+  return {
+    open,
+    show: (item: T) => setOpen(() => item),
+    close,
+    /** The dialog for the item it is open for, or nothing. */
+    render: (dialog: (item: T) => ComponentChildren) => (open === undefined ? null : dialog(open)),
+  };
 }

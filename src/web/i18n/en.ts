@@ -304,12 +304,13 @@ export const en = {
   repeatHint: "Notify again while firing and unacknowledged; 0: never.",
   receiversHint: "Names, separated by commas.",
   ruleEnabled: "Enabled",
-  ruleEnabledHint: "A disabled rule is not evaluated: leave it off to look at the preview first.",
+  ruleEnabledHint: "A disabled rule is not evaluated.",
   createAndPreview: "Create and preview",
   saveAndPreview: "Save and preview",
   ruleSaved: "Rule saved.",
-  previewAfterSave:
-    "Once the rule is saved, a preview shows how it would have fired over the last day.",
+  previewUnsaved: "Preview",
+  previewHint:
+    "Preview shows how the rule as filled in would have fired over the last day, before it is saved.",
   previewTitle: "Preview: the last 24 hours",
   previewAgain: "Preview again",
   previewNone: "Over the last day this rule would not have fired.",

@@ -1,16 +1,10 @@
-import { useState } from "preact/hooks";
 import type { AlarmRule } from "../../core/schemas/alarm.js";
-import {
-  instanceLabel,
-  ruleCondition,
-  ruleStateBadge,
-  ruleStateLabel,
-  severityBadge,
-  severityLabel,
-} from "../alarm-text.js";
+import { instanceLabel, ruleCondition } from "../alarm-text.js";
 import { API } from "../api.js";
-import { ConfirmDialog } from "../components/dialog.js";
-import { LoadState, useLoad, usePoll } from "../components.js";
+import { RuleStateBadge, SeverityBadge } from "../components/badges.js";
+import { ConfirmDialog, useDialog } from "../components/dialog.js";
+import { DataTable, orDash } from "../components/table.js";
+import { useLoad, usePoll } from "../components.js";
 import { fmt, useI18n } from "../i18n/index.js";
 import { to } from "../router.js";
 import { useSession } from "../session.js";
@@ -22,7 +16,7 @@ export function RulesTab({ service }: { service: string | undefined }) {
   const operator = can("operator");
   const rules = useLoad(() => API.rules(service), [service]);
   usePoll(rules.reload, 15_000);
-  const [deleting, setDeleting] = useState<AlarmRule>();
+  const deleting = useDialog<AlarmRule>(rules.reload);
 
   return (
     <>
@@ -34,84 +28,70 @@ export function RulesTab({ service }: { service: string | undefined }) {
           </a>
         )}
       </div>
-      <LoadState load={rules} empty={t.noRules} isEmpty={(d) => d.rules.length === 0} />
-      {rules.data && rules.data.rules.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="rules">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">{t.service}</th>
-                <th scope="col">{t.attribute}</th>
-                <th scope="col">{t.condition}</th>
-                <th scope="col">{t.severity}</th>
-                <th scope="col">{t.receivers}</th>
-                <th scope="col">{t.state}</th>
-                <th scope="col">{t.actionsHeader}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rules.data.rules.map((r) => (
-                <tr key={r.id}>
-                  <td>{r.id}</td>
-                  <td>
-                    <a href={to.service(r.service)}>{r.service}</a>
-                  </td>
-                  <td>
-                    {r.attr}
-                    <div class="muted small">{instanceLabel(t, r.instance)}</div>
-                  </td>
-                  <td>{ruleCondition(t, f, r)}</td>
-                  <td>
-                    <span class={severityBadge(r.severity)}>{severityLabel(t, r.severity)}</span>
-                  </td>
-                  <td>
-                    {r.receivers.length > 0 ? r.receivers.join(", ") : <span class="muted">–</span>}
-                  </td>
-                  <td>
-                    {r.enabled ? (
-                      <span class={ruleStateBadge(r.state)}>{ruleStateLabel(t, r.state)}</span>
-                    ) : (
-                      <span class="badge">{t.ruleDisabled}</span>
-                    )}
-                  </td>
-                  <td class="row-actions">
-                    <a
-                      href={to.rule(r.id)}
-                      aria-label={fmt(operator ? t.editRuleN : t.viewRuleN, { id: String(r.id) })}
-                    >
-                      {operator ? t.edit : t.view}
-                    </a>
-                    {operator && (
-                      <button
-                        type="button"
-                        class="link danger-link"
-                        aria-label={fmt(t.deleteRuleN, { id: String(r.id) })}
-                        onClick={() => setDeleting(r)}
-                      >
-                        {t.delete}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {deleting && (
+      <DataTable
+        load={rules}
+        rows={(d) => d.rules}
+        empty={t.noRules}
+        testId="rules"
+        columns={[
+          "#",
+          t.service,
+          t.attribute,
+          t.condition,
+          t.severity,
+          t.receivers,
+          t.state,
+          t.actionsHeader,
+        ]}
+        row={(r) => (
+          <tr key={r.id}>
+            <td>{r.id}</td>
+            <td>
+              <a href={to.service(r.service)}>{r.service}</a>
+            </td>
+            <td>
+              {r.attr}
+              <div class="muted small">{instanceLabel(t, r.instance)}</div>
+            </td>
+            <td>{ruleCondition(t, f, r)}</td>
+            <td>
+              <SeverityBadge severity={r.severity} />
+            </td>
+            <td>{orDash(r.receivers.join(", "))}</td>
+            <td>
+              <RuleStateBadge rule={r} />
+            </td>
+            <td class="row-actions">
+              <a
+                href={to.rule(r.id)}
+                aria-label={fmt(operator ? t.editRuleN : t.viewRuleN, { id: String(r.id) })}
+              >
+                {operator ? t.edit : t.view}
+              </a>
+              {operator && (
+                <button
+                  type="button"
+                  class="link danger-link"
+                  aria-label={fmt(t.deleteRuleN, { id: String(r.id) })}
+                  onClick={() => deleting.show(r)}
+                >
+                  {t.delete}
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
+      />
+      {deleting.render((r) => (
         <ConfirmDialog
-          title={fmt(t.deleteRuleTitle, { id: String(deleting.id) })}
-          message={`${deleting.service} · ${deleting.attr} · ${ruleCondition(t, f, deleting)}`}
+          title={fmt(t.deleteRuleTitle, { id: String(r.id) })}
+          message={`${r.service} · ${r.attr} · ${ruleCondition(t, f, r)}`}
           confirmLabel={t.delete}
           danger
-          onConfirm={() => API.deleteRule(deleting.id)}
-          onClose={() => {
-            setDeleting(undefined);
-            rules.reload();
-          }}
+          onConfirm={() => API.deleteRule(r.id)}
+          onClose={deleting.close}
         />
-      )}
+      ))}
     </>
   );
 }

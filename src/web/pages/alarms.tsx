@@ -1,9 +1,12 @@
 import { useState } from "preact/hooks";
 import type { Alarm } from "../../core/schemas/alarm.js";
-import { instanceLabel, severityBadge, severityLabel } from "../alarm-text.js";
+import { instanceLabel } from "../alarm-text.js";
 import { API } from "../api.js";
-import { ConfirmDialog } from "../components/dialog.js";
-import { LoadState, PageTitle, Tabs, useLoad, usePoll, When } from "../components.js";
+import { SeverityBadge } from "../components/badges.js";
+import { ConfirmDialog, useDialog } from "../components/dialog.js";
+import { InputField } from "../components/field.js";
+import { DataTable } from "../components/table.js";
+import { PageTitle, Tabs, useLoad, usePoll, When } from "../components.js";
 import { fmt, useI18n } from "../i18n/index.js";
 import { type AlarmTab, to } from "../router.js";
 import { useSession } from "../session.js";
@@ -53,7 +56,7 @@ export function AlarmsPage({ tab, query }: { tab: AlarmTab; query: URLSearchPara
   );
 }
 
-type Pending = { kind: "ack" | "silence" | "events"; alarm: Alarm } | undefined;
+type Pending = { kind: "ack" | "silence" | "events"; alarm: Alarm };
 
 function FiringTab({ service, onChange }: { service: string | undefined; onChange: () => void }) {
   const { t, f } = useI18n();
@@ -61,134 +64,119 @@ function FiringTab({ service, onChange }: { service: string | undefined; onChang
   const operator = can("operator");
   const alarms = useLoad(() => API.alarms({ state: "firing", service, limit: 1000 }), [service]);
   usePoll(alarms.reload, REFRESH_MS);
-  const [pending, setPending] = useState<Pending>();
-  const [comment, setComment] = useState("");
-  const done = () => {
-    setPending(undefined);
+  const pending = useDialog<Pending>(() => {
     alarms.reload();
     onChange();
-  };
+  });
+  const [comment, setComment] = useState("");
   const now = Date.now();
 
   return (
     <>
-      <LoadState load={alarms} empty={t.nothingFiring} isEmpty={(d) => d.alarms.length === 0} />
-      {alarms.data && alarms.data.alarms.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="firing">
-            <thead>
-              <tr>
-                <th scope="col">{t.severity}</th>
-                <th scope="col">{t.service}</th>
-                <th scope="col">{t.attribute}</th>
-                <th scope="col" class="num">
-                  {t.value}
-                </th>
-                <th scope="col">{t.message}</th>
-                <th scope="col">{t.firedAt}</th>
-                <th scope="col">{t.acknowledged}</th>
-                <th scope="col">{t.actionsHeader}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {alarms.data.alarms.map((a) => (
-                <tr key={a.id}>
-                  <td>
-                    <span class={severityBadge(a.severity)}>{severityLabel(t, a.severity)}</span>
-                  </td>
-                  <td>
-                    <a href={to.service(a.service)}>{a.service}</a>
-                  </td>
-                  <td>
-                    <a
-                      href={to.monitor(a.service, {
-                        attr: a.attr,
-                        instance: a.instance === "*" ? undefined : a.instance,
-                      })}
-                    >
-                      {a.attr}
-                    </a>
-                    <div class="muted small">{instanceLabel(t, a.instance)}</div>
-                  </td>
-                  <td class="num">{a.value === null ? "–" : f.number(a.value)}</td>
-                  <td>{a.message}</td>
-                  <td>
-                    <When at={a.firedAt} now={now} />
-                  </td>
-                  <td>
-                    {a.ackedBy ? (
-                      <span class="badge badge-ok">{fmt(t.ackedBy, { user: a.ackedBy })}</span>
-                    ) : (
-                      <span class="muted">{t.notAcked}</span>
-                    )}
-                  </td>
-                  <td class="row-actions">
-                    {operator && !a.ackedBy && (
-                      <button
-                        type="button"
-                        aria-label={fmt(t.ackAlarm, { id: String(a.id) })}
-                        onClick={() => {
-                          setComment("");
-                          setPending({ kind: "ack", alarm: a });
-                        }}
-                      >
-                        {t.acknowledge}
-                      </button>
-                    )}
-                    {operator && (
-                      <button
-                        type="button"
-                        aria-label={fmt(t.silenceAlarm, { id: String(a.id) })}
-                        onClick={() => setPending({ kind: "silence", alarm: a })}
-                      >
-                        {t.silence}
-                      </button>
-                    )}
-                    <button
-                      type="button"
-                      class="link"
-                      onClick={() => setPending({ kind: "events", alarm: a })}
-                    >
-                      {t.events}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {pending?.kind === "ack" && (
-        <ConfirmDialog
-          title={fmt(t.ackTitle, { id: String(pending.alarm.id) })}
-          message={pending.alarm.message}
-          confirmLabel={t.acknowledge}
-          onConfirm={() => API.ack(pending.alarm.id, comment.trim() || undefined)}
-          onClose={done}
-        >
-          <div class="field">
-            <label htmlFor="ack-comment">{t.commentOptional}</label>
-            <input
+      <DataTable
+        load={alarms}
+        rows={(d) => d.alarms}
+        empty={t.nothingFiring}
+        testId="firing"
+        columns={[
+          t.severity,
+          t.service,
+          t.attribute,
+          { label: t.value, num: true },
+          t.message,
+          t.firedAt,
+          t.acknowledged,
+          t.actionsHeader,
+        ]}
+        row={(a) => (
+          <tr key={a.id}>
+            <td>
+              <SeverityBadge severity={a.severity} />
+            </td>
+            <td>
+              <a href={to.service(a.service)}>{a.service}</a>
+            </td>
+            <td>
+              <a
+                href={to.monitor(a.service, {
+                  attr: a.attr,
+                  instance: a.instance === "*" ? undefined : a.instance,
+                })}
+              >
+                {a.attr}
+              </a>
+              <div class="muted small">{instanceLabel(t, a.instance)}</div>
+            </td>
+            <td class="num">{a.value === null ? "–" : f.number(a.value)}</td>
+            <td>{a.message}</td>
+            <td>
+              <When at={a.firedAt} now={now} />
+            </td>
+            <td>
+              {a.ackedBy ? (
+                <span class="badge badge-ok">{fmt(t.ackedBy, { user: a.ackedBy })}</span>
+              ) : (
+                <span class="muted">{t.notAcked}</span>
+              )}
+            </td>
+            <td class="row-actions">
+              {operator && !a.ackedBy && (
+                <button
+                  type="button"
+                  aria-label={fmt(t.ackAlarm, { id: String(a.id) })}
+                  onClick={() => {
+                    setComment("");
+                    pending.show({ kind: "ack", alarm: a });
+                  }}
+                >
+                  {t.acknowledge}
+                </button>
+              )}
+              {operator && (
+                <button
+                  type="button"
+                  aria-label={fmt(t.silenceAlarm, { id: String(a.id) })}
+                  onClick={() => pending.show({ kind: "silence", alarm: a })}
+                >
+                  {t.silence}
+                </button>
+              )}
+              <button
+                type="button"
+                class="link"
+                onClick={() => pending.show({ kind: "events", alarm: a })}
+              >
+                {t.events}
+              </button>
+            </td>
+          </tr>
+        )}
+      />
+      {pending.render(({ kind, alarm }) =>
+        kind === "ack" ? (
+          <ConfirmDialog
+            title={fmt(t.ackTitle, { id: String(alarm.id) })}
+            message={alarm.message}
+            confirmLabel={t.acknowledge}
+            onConfirm={() => API.ack(alarm.id, comment.trim() || undefined)}
+            onClose={pending.close}
+          >
+            <InputField
               id="ack-comment"
-              maxLength={500}
+              label={t.commentOptional}
               value={comment}
-              onInput={(e) => setComment(e.currentTarget.value)}
+              onValue={setComment}
+              maxLength={500}
             />
-          </div>
-        </ConfirmDialog>
-      )}
-      {pending?.kind === "silence" && (
-        <SilenceDialog
-          initial={{
-            service: pending.alarm.service,
-            attr: pending.alarm.attr,
-            ruleId: pending.alarm.ruleId,
-          }}
-          onClose={done}
-        />
-      )}
-      {pending?.kind === "events" && (
-        <AlarmEventsDialog id={pending.alarm.id} onClose={() => setPending(undefined)} />
+          </ConfirmDialog>
+        ) : kind === "silence" ? (
+          <SilenceDialog
+            initial={{ service: alarm.service, attr: alarm.attr, ruleId: alarm.ruleId }}
+            onClose={pending.close}
+          />
+        ) : (
+          <AlarmEventsDialog id={alarm.id} onClose={pending.close} />
+        ),
       )}
     </>
   );

@@ -1,7 +1,8 @@
 import { useRef, useState } from "preact/hooks";
 import type { SessionInfo } from "../../core/schemas/auth.js";
 import { api } from "../api.js";
-import { describedProps, ErrorNote, type FormError, toFormError } from "../components.js";
+import { FormErrorNote, InputField, SubmitButton } from "../components/field.js";
+import { useAction } from "../components.js";
 import { useI18n } from "../i18n/index.js";
 
 export function LoginPage({
@@ -14,26 +15,25 @@ export function LoginPage({
   const { t } = useI18n();
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<FormError>();
+  const action = useAction();
   const passwordRef = useRef<HTMLInputElement>(null);
+  const invalid = { error: action.error, errorId: "login-error" };
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const session = await api<SessionInfo>("POST", "/auth/login", {
+    let session: SessionInfo | undefined;
+    const ok = await action.run(async () => {
+      session = await api<SessionInfo>("POST", "/auth/login", {
         body: { username, password },
         expect401: true,
       });
+    });
+    if (ok && session) {
       onLogin(session);
-    } catch (err) {
-      setError(toFormError(err, t.networkError));
-      setPassword("");
-      setBusy(false);
-      passwordRef.current?.focus();
+      return;
     }
+    setPassword("");
+    passwordRef.current?.focus();
   };
 
   return (
@@ -41,39 +41,34 @@ export function LoginPage({
       <form class="card login-card" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">{t.loginTitle}</h1>
         <p class="muted">{t.loginIntro}</p>
-        {notice && !error && <p class="note">{notice}</p>}
-        <div class="field">
-          <label htmlFor="login-username">{t.username}</label>
-          <input
-            id="login-username"
-            name="username"
-            autoComplete="username"
-            autoCapitalize="none"
-            spellcheck={false}
-            required
-            value={username}
-            onInput={(e) => setUsername(e.currentTarget.value)}
-            {...describedProps(error, "username", "login-error")}
-          />
-        </div>
-        <div class="field">
-          <label htmlFor="login-password">{t.password}</label>
-          <input
-            id="login-password"
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            required
-            ref={passwordRef}
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-            {...describedProps(error, "password", "login-error")}
-          />
-        </div>
-        {error && <ErrorNote id="login-error">{error.message}</ErrorNote>}
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? t.loggingIn : t.logIn}
-        </button>
+        {notice && !action.error && <p class="note">{notice}</p>}
+        <InputField
+          id="login-username"
+          name="username"
+          label={t.username}
+          autoComplete="username"
+          plain
+          required
+          value={username}
+          onValue={setUsername}
+          invalid={invalid}
+        />
+        <InputField
+          id="login-password"
+          name="password"
+          type="password"
+          label={t.password}
+          autoComplete="current-password"
+          required
+          inputRef={passwordRef}
+          value={password}
+          onValue={setPassword}
+          invalid={invalid}
+        />
+        <FormErrorNote error={action.error} id="login-error" />
+        <SubmitButton busy={action.busy} busyLabel={t.loggingIn}>
+          {t.logIn}
+        </SubmitButton>
       </form>
     </main>
   );

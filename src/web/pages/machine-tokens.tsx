@@ -1,28 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
 import type { CreatedJoinToken, JoinTokenView } from "../../core/schemas/machine.js";
 import { API } from "../api.js";
-import { ConfirmDialog } from "../components/dialog.js";
-import { ErrorNote, LoadState, useAction, useLoad, When } from "../components.js";
+import { ConfirmDialog, useDialog } from "../components/dialog.js";
+import { FormErrorNote, InputField, SelectField, SubmitButton } from "../components/field.js";
+import { LabelsField, labelsText, parseLabels } from "../components/labels.js";
+import { DataTable, orDash } from "../components/table.js";
+import { useAction, useLoad, When } from "../components.js";
 import { fmt, useI18n } from "../i18n/index.js";
-
-/** `zone=sz, rack=r4` */
-export function labelsText(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(", ");
-}
-
-/** `zone=sz, rack=r4` (commas, spaces or new lines between) → `{ zone: "sz", rack: "r4" }`. */
-export function parseLabels(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of text.split(/[,\s]+/)) {
-    if (part === "") continue;
-    const i = part.indexOf("=");
-    if (i < 0) out[part] = "";
-    else out[part.slice(0, i)] = part.slice(i + 1);
-  }
-  return out;
-}
 
 const HOUR = 3600;
 const VALIDITY = [HOUR, 24 * HOUR, 7 * 24 * HOUR, 30 * 24 * HOUR] as const;
@@ -38,7 +22,7 @@ export function JoinTokens({ round }: { round: number }) {
   const [ttl, setTtl] = useState(String(24 * HOUR));
   const [note, setNote] = useState("");
   const [created, setCreated] = useState<CreatedJoinToken>();
-  const [revoking, setRevoking] = useState<JoinTokenView>();
+  const revoking = useDialog<JoinTokenView>(tokens.reload);
   const action = useAction();
   const now = Date.now();
 
@@ -65,40 +49,30 @@ export function JoinTokens({ round }: { round: number }) {
       <form class="card" onSubmit={submit} noValidate aria-labelledby="new-token-title">
         <h3 id="new-token-title">{t.newJoinToken}</h3>
         <div class="row">
-          <div class="field">
-            <label htmlFor="token-labels">{t.labels}</label>
-            <input
-              id="token-labels"
-              value={labels}
-              placeholder="zone=sz, rack=r4"
-              onInput={(e) => setLabels(e.currentTarget.value)}
-              aria-describedby="token-labels-hint"
-            />
-            <small class="hint" id="token-labels-hint">
-              {t.tokenLabelsHint}
-            </small>
-          </div>
-          <div class="field field-narrow">
-            <label htmlFor="token-ttl">{t.validFor}</label>
-            <select id="token-ttl" value={ttl} onChange={(e) => setTtl(e.currentTarget.value)}>
-              {VALIDITY.map((s) => (
-                <option key={s} value={String(s)}>
-                  {validity(s)}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label htmlFor="token-note">{t.note}</label>
-            <input
-              id="token-note"
-              maxLength={500}
-              value={note}
-              onInput={(e) => setNote(e.currentTarget.value)}
-            />
-          </div>
+          <LabelsField
+            id="token-labels"
+            label={t.labels}
+            value={labels}
+            onValue={setLabels}
+            hint={t.tokenLabelsHint}
+          />
+          <SelectField
+            id="token-ttl"
+            label={t.validFor}
+            value={ttl}
+            onValue={setTtl}
+            options={VALIDITY.map((s) => ({ value: String(s), label: validity(s) }))}
+            narrow
+          />
+          <InputField
+            id="token-note"
+            label={t.note}
+            value={note}
+            onValue={setNote}
+            maxLength={500}
+          />
         </div>
-        {action.error && <ErrorNote>{action.error.message}</ErrorNote>}
+        <FormErrorNote error={action.error} />
         {created && (
           <div class="note note-ok" role="status" data-testid="new-token">
             <p>{t.tokenShownOnce}</p>
@@ -110,68 +84,50 @@ export function JoinTokens({ round }: { round: number }) {
           </div>
         )}
         <div class="actions">
-          <button type="submit" class="primary" disabled={action.busy}>
-            {action.busy ? t.working : t.createToken}
-          </button>
+          <SubmitButton busy={action.busy}>{t.createToken}</SubmitButton>
         </div>
       </form>
-      <LoadState load={tokens} empty={t.noJoinTokens} isEmpty={(d) => d.tokens.length === 0} />
-      {tokens.data && tokens.data.tokens.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="join-tokens">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">{t.labels}</th>
-                <th scope="col">{t.note}</th>
-                <th scope="col">{t.createdBy}</th>
-                <th scope="col">{t.expires}</th>
-                <th scope="col">{t.usedBy}</th>
-                <th scope="col">{t.actionsHeader}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.tokens.map((tok) => (
-                <tr key={tok.id}>
-                  <td>{tok.id}</td>
-                  <td>{labelsText(tok.labels) || <span class="muted">–</span>}</td>
-                  <td>{tok.note || <span class="muted">–</span>}</td>
-                  <td>{tok.createdBy}</td>
-                  <td>
-                    <When at={tok.expiresAt} now={now} />
-                  </td>
-                  <td>{tok.usedBy ?? <span class="muted">{t.unused}</span>}</td>
-                  <td>
-                    {tok.usedBy === null && (
-                      <button
-                        type="button"
-                        class="link danger-link"
-                        aria-label={fmt(t.revokeTokenN, { id: String(tok.id) })}
-                        onClick={() => setRevoking(tok)}
-                      >
-                        {t.revoke}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {revoking && (
+      <DataTable
+        load={tokens}
+        rows={(d) => d.tokens}
+        empty={t.noJoinTokens}
+        testId="join-tokens"
+        columns={["#", t.labels, t.note, t.createdBy, t.expires, t.usedBy, t.actionsHeader]}
+        row={(tok) => (
+          <tr key={tok.id}>
+            <td>{tok.id}</td>
+            <td>{orDash(labelsText(tok.labels))}</td>
+            <td>{orDash(tok.note)}</td>
+            <td>{tok.createdBy}</td>
+            <td>
+              <When at={tok.expiresAt} now={now} />
+            </td>
+            <td>{tok.usedBy ?? <span class="muted">{t.unused}</span>}</td>
+            <td>
+              {tok.usedBy === null && (
+                <button
+                  type="button"
+                  class="link danger-link"
+                  aria-label={fmt(t.revokeTokenN, { id: String(tok.id) })}
+                  onClick={() => revoking.show(tok)}
+                >
+                  {t.revoke}
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
+      />
+      {revoking.render((tok) => (
         <ConfirmDialog
-          title={fmt(t.revokeTokenN, { id: String(revoking.id) })}
+          title={fmt(t.revokeTokenN, { id: String(tok.id) })}
           message={t.revokeTokenText}
           confirmLabel={t.revoke}
           danger
-          onConfirm={() => API.revokeJoinToken(revoking.id)}
-          onClose={() => {
-            setRevoking(undefined);
-            tokens.reload();
-          }}
+          onConfirm={() => API.revokeJoinToken(tok.id)}
+          onClose={revoking.close}
         />
-      )}
+      ))}
     </section>
   );
 }

@@ -1,13 +1,15 @@
 import { useState } from "preact/hooks";
 import type { InstanceState, MachineView, ServiceReport } from "../../core/schemas/machine.js";
 import { API } from "../api.js";
-import { ConfirmDialog } from "../components/dialog.js";
-import { LoadState, PageTitle, useLoad, usePoll, When } from "../components.js";
+import { ConfirmDialog, useDialog } from "../components/dialog.js";
+import { LabelsField, labelsText, parseLabels } from "../components/labels.js";
+import { DataTable, orDash } from "../components/table.js";
+import { PageTitle, useLoad, usePoll, When } from "../components.js";
 import type { Messages } from "../i18n/en.js";
 import { fmt, useI18n } from "../i18n/index.js";
 import { to } from "../router.js";
 import { useSession } from "../session.js";
-import { JoinTokens, labelsText, parseLabels } from "./machine-tokens.js";
+import { JoinTokens } from "./machine-tokens.js";
 
 const REFRESH_MS = 10_000;
 
@@ -23,8 +25,8 @@ export function MachinesPage() {
     setRound((r) => r + 1);
   };
   usePoll(refresh, REFRESH_MS);
-  const [editing, setEditing] = useState<MachineView>();
-  const [removing, setRemoving] = useState<MachineView>();
+  const editing = useDialog<MachineView>(machines.reload);
+  const removing = useDialog<MachineView>(machines.reload);
   const operator = can("operator");
   const admin = can("admin");
   const now = Date.now();
@@ -41,104 +43,90 @@ export function MachinesPage() {
         {t.machinesTitle}
       </PageTitle>
       <p class="muted">{t.machinesIntro}</p>
-      <LoadState load={machines} empty={t.noMachines} isEmpty={(d) => d.machines.length === 0} />
-      {machines.data && machines.data.machines.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="machines">
-            <thead>
-              <tr>
-                <th scope="col">{t.machine}</th>
-                <th scope="col">{t.status}</th>
-                <th scope="col">{t.labels}</th>
-                <th scope="col">{t.desiredState}</th>
-                <th scope="col">{t.runningServices}</th>
-                {operator && <th scope="col">{t.actionsHeader}</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {machines.data.machines.map((m) => (
-                <tr key={m.name}>
-                  <th scope="row">
-                    {m.name}
-                    <div class="muted small">
-                      {m.hostname}
-                      {m.agentVersion && ` · ${fmt(t.agentVersion, { version: m.agentVersion })}`}
-                    </div>
-                  </th>
-                  <td>
-                    <span class={`badge ${m.online ? "badge-ok" : "badge-bad"}`}>
-                      {m.online ? t.online : t.offline}
-                    </span>
-                    <div class="muted small">
-                      {m.lastSeenAt ? <When at={m.lastSeenAt} now={now} /> : t.neverSeen}
-                    </div>
-                  </td>
-                  <td>{labelsText(m.labels) || <span class="muted">–</span>}</td>
-                  <td>
-                    {m.appliedRevision >= m.desiredRevision ? (
-                      <span class="badge badge-ok">{t.inSync}</span>
-                    ) : (
-                      <span class="badge badge-warn">
-                        {fmt(t.applying, {
-                          applied: String(m.appliedRevision),
-                          desired: String(m.desiredRevision),
-                        })}
-                      </span>
-                    )}
-                  </td>
-                  <td>
-                    <Services machine={m} />
-                  </td>
-                  {operator && (
-                    <td class="row-actions">
-                      <button
-                        type="button"
-                        aria-label={fmt(t.editLabelsOf, { name: m.name })}
-                        onClick={() => setEditing(m)}
-                      >
-                        {t.editLabels}
-                      </button>
-                      {admin && (
-                        <button
-                          type="button"
-                          class="link danger-link"
-                          aria-label={fmt(t.removeMachineN, { name: m.name })}
-                          onClick={() => setRemoving(m)}
-                        >
-                          {t.remove}
-                        </button>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        load={machines}
+        rows={(d) => d.machines}
+        empty={t.noMachines}
+        testId="machines"
+        columns={[
+          t.machine,
+          t.status,
+          t.labels,
+          t.desiredState,
+          t.runningServices,
+          operator && t.actionsHeader,
+        ]}
+        row={(m) => (
+          <tr key={m.name}>
+            <th scope="row">
+              {m.name}
+              <div class="muted small">
+                {m.hostname}
+                {m.agentVersion && ` · ${fmt(t.agentVersion, { version: m.agentVersion })}`}
+              </div>
+            </th>
+            <td>
+              <span class={`badge ${m.online ? "badge-ok" : "badge-bad"}`}>
+                {m.online ? t.online : t.offline}
+              </span>
+              <div class="muted small">
+                {m.lastSeenAt ? <When at={m.lastSeenAt} now={now} /> : t.neverSeen}
+              </div>
+            </td>
+            <td>{orDash(labelsText(m.labels))}</td>
+            <td>
+              {m.appliedRevision >= m.desiredRevision ? (
+                <span class="badge badge-ok">{t.inSync}</span>
+              ) : (
+                <span class="badge badge-warn">
+                  {fmt(t.applying, {
+                    applied: String(m.appliedRevision),
+                    desired: String(m.desiredRevision),
+                  })}
+                </span>
+              )}
+            </td>
+            <td>
+              <Services machine={m} />
+            </td>
+            {operator && (
+              <td class="row-actions">
+                <button
+                  type="button"
+                  aria-label={fmt(t.editLabelsOf, { name: m.name })}
+                  onClick={() => editing.show(m)}
+                >
+                  {t.editLabels}
+                </button>
+                {admin && (
+                  <button
+                    type="button"
+                    class="link danger-link"
+                    aria-label={fmt(t.removeMachineN, { name: m.name })}
+                    onClick={() => removing.show(m)}
+                  >
+                    {t.remove}
+                  </button>
+                )}
+              </td>
+            )}
+          </tr>
+        )}
+      />
       {admin && <JoinTokens round={round} />}
-      {editing && (
-        <LabelsDialog
-          machine={editing}
-          onClose={() => {
-            setEditing(undefined);
-            machines.reload();
-          }}
-        />
-      )}
-      {removing && (
+      {editing.render((m) => (
+        <LabelsDialog machine={m} onClose={editing.close} />
+      ))}
+      {removing.render((m) => (
         <ConfirmDialog
-          title={fmt(t.removeMachineTitle, { name: removing.name })}
+          title={fmt(t.removeMachineTitle, { name: m.name })}
           message={t.removeMachineText}
           confirmLabel={t.remove}
           danger
-          onConfirm={() => API.removeMachine(removing.name)}
-          onClose={() => {
-            setRemoving(undefined);
-            machines.reload();
-          }}
+          onConfirm={() => API.removeMachine(m.name)}
+          onClose={removing.close}
         />
-      )}
+      ))}
     </>
   );
 }
@@ -226,18 +214,13 @@ function LabelsDialog({ machine, onClose }: { machine: MachineView; onClose: () 
       onConfirm={submit}
       onClose={onClose}
     >
-      <div class="field">
-        <label htmlFor="machine-labels">{t.labels}</label>
-        <input
-          id="machine-labels"
-          value={text}
-          onInput={(e) => setText(e.currentTarget.value)}
-          aria-describedby="machine-labels-hint"
-        />
-        <small class="hint" id="machine-labels-hint">
-          {t.labelsHint}
-        </small>
-      </div>
+      <LabelsField
+        id="machine-labels"
+        label={t.labels}
+        value={text}
+        onValue={setText}
+        hint={t.labelsHint}
+      />
     </ConfirmDialog>
   );
 }

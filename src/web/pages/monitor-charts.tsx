@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { MetricKind } from "../../core/schemas/monitor.js";
 import { API, type AttributeInfo, type CompareName, type Stat } from "../api.js";
 import { Chart, type ChartLine } from "../components/chart.js";
+import { Table } from "../components/table.js";
 import { LoadState, useLoad } from "../components.js";
 import type { Messages } from "../i18n/en.js";
 import { fmt, useI18n } from "../i18n/index.js";
@@ -292,36 +293,27 @@ function TopInstances({
       {!shown && <LoadState load={top} />}
       {shown && shown.instances.length === 0 && <p class="empty">{t.noInstanceData}</p>}
       {shown && shown.instances.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t.instance}</th>
-                <th scope="col" class="num">
-                  {fmt(t.topBy, { by: shown.by })}
-                </th>
-                <th scope="col">
-                  <span class="visually-hidden">{t.actionsHeader}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.instances.map((i) => (
-                <tr key={i.instance}>
-                  <th scope="row">
-                    <code>{i.instance}</code>
-                  </th>
-                  <td class="num">{f.number(i.value)}</td>
-                  <td>
-                    <button type="button" class="link" onClick={() => onPick(i.instance)}>
-                      {t.showInstance}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          columns={[
+            t.instance,
+            { label: fmt(t.topBy, { by: shown.by }), num: true },
+            { label: t.actionsHeader, hidden: true },
+          ]}
+        >
+          {shown.instances.map((i) => (
+            <tr key={i.instance}>
+              <th scope="row">
+                <code>{i.instance}</code>
+              </th>
+              <td class="num">{f.number(i.value)}</td>
+              <td>
+                <button type="button" class="link" onClick={() => onPick(i.instance)}>
+                  {t.showInstance}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   );

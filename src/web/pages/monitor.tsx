@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { API, type AttributeInfo, type CompareName } from "../api.js";
+import { DataTable } from "../components/table.js";
 import { LoadState, PageTitle, useLoad, usePoll, When } from "../components.js";
 import type { Messages } from "../i18n/en.js";
 import { fmt, useI18n } from "../i18n/index.js";
@@ -101,35 +102,23 @@ function MonitorIndex() {
     <>
       <PageTitle>{t.monitorTitle}</PageTitle>
       <p class="muted">{t.monitorIntro}</p>
-      <LoadState load={services} empty={t.noMetrics} isEmpty={(d) => d.services.length === 0} />
-      {services.data && services.data.services.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t.service}</th>
-                <th scope="col" class="num">
-                  {t.attributes}
-                </th>
-                <th scope="col">{t.lastPoint}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {services.data.services.map((s) => (
-                <tr key={s.service}>
-                  <th scope="row">
-                    <a href={to.monitor(s.service)}>{s.service}</a>
-                  </th>
-                  <td class="num">{f.number(s.attributes)}</td>
-                  <td>
-                    <When at={s.lastMinute} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        load={services}
+        rows={(d) => d.services}
+        empty={t.noMetrics}
+        columns={[t.service, { label: t.attributes, num: true }, t.lastPoint]}
+        row={(s) => (
+          <tr key={s.service}>
+            <th scope="row">
+              <a href={to.monitor(s.service)}>{s.service}</a>
+            </th>
+            <td class="num">{f.number(s.attributes)}</td>
+            <td>
+              <When at={s.lastMinute} />
+            </td>
+          </tr>
+        )}
+      />
     </>
   );
 }

@@ -1,12 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api.js";
-import {
-  describedProps,
-  ErrorNote,
-  type FormError,
-  PageTitle,
-  toFormError,
-} from "../components.js";
+import { FormErrorNote, InputField, SubmitButton } from "../components/field.js";
+import { PageTitle, useAction } from "../components.js";
 import { useI18n } from "../i18n/index.js";
 
 /** Change one's own password: PUT /users/{me}/password with the current one. */
@@ -25,35 +20,29 @@ function ChangePasswordForm({
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [repeat, setRepeat] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<FormError>();
   const [done, setDone] = useState(false);
+  const action = useAction();
   const id = (s: string) => `${idPrefix}-${s}`;
-  const errorId = id("error");
+  const invalid = { error: action.error, errorId: id("error") };
 
   const submit = async (e: Event) => {
     e.preventDefault();
     setDone(false);
     if (next !== repeat) {
-      setError({ message: t.passwordsDiffer, field: "repeat" });
+      action.fail({ message: t.passwordsDiffer, field: "repeat" });
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api("PUT", `/users/${encodeURIComponent(username)}/password`, {
+    const ok = await action.run(() =>
+      api("PUT", `/users/${encodeURIComponent(username)}/password`, {
         body: { password: next, currentPassword: current },
-      });
-      setCurrent("");
-      setNext("");
-      setRepeat("");
-      setDone(true);
-      onChanged();
-    } catch (err) {
-      setError(toFormError(err, t.networkError));
-    } finally {
-      setBusy(false);
-    }
+      }),
+    );
+    if (!ok) return;
+    setCurrent("");
+    setNext("");
+    setRepeat("");
+    setDone(true);
+    onChanged();
   };
 
   const input = (
@@ -64,24 +53,18 @@ function ChangePasswordForm({
     autoComplete: string,
     hint?: string,
   ) => (
-    <div class="field">
-      <label htmlFor={id(name)}>{label}</label>
-      <input
-        id={id(name)}
-        name={name}
-        type="password"
-        autoComplete={autoComplete}
-        required
-        value={value}
-        onInput={(e) => set(e.currentTarget.value)}
-        {...describedProps(error, name, errorId, hint && id(`${name}-hint`))}
-      />
-      {hint && (
-        <small class="hint" id={id(`${name}-hint`)}>
-          {hint}
-        </small>
-      )}
-    </div>
+    <InputField
+      id={id(name)}
+      name={name}
+      type="password"
+      label={label}
+      hint={hint}
+      autoComplete={autoComplete}
+      required
+      value={value}
+      onValue={set}
+      invalid={invalid}
+    />
   );
 
   return (
@@ -89,16 +72,16 @@ function ChangePasswordForm({
       {input("currentPassword", t.currentPassword, current, setCurrent, "current-password")}
       {input("password", t.newPassword, next, setNext, "new-password", t.passwordHint)}
       {input("repeat", t.repeatPassword, repeat, setRepeat, "new-password")}
-      {error && <ErrorNote id={errorId}>{error.message}</ErrorNote>}
+      <FormErrorNote error={action.error} id={id("error")} />
       {done && (
         <p class="note note-ok" role="status">
           {t.passwordChanged}
         </p>
       )}
       <div class="actions">
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? t.saving : t.changePassword}
-        </button>
+        <SubmitButton busy={action.busy} busyLabel={t.saving}>
+          {t.changePassword}
+        </SubmitButton>
         {onLater && (
           <button type="button" onClick={onLater}>
             {t.later}

@@ -1,6 +1,8 @@
 import type { ArtifactView } from "../../core/schemas/artifact.js";
 import type { MachineView } from "../../core/schemas/machine.js";
 import type { ReleaseType } from "../../core/schemas/release.js";
+import { CheckField, InputField, RadioGroup, SelectField } from "../components/field.js";
+import { LabelsField } from "../components/labels.js";
 import { useI18n } from "../i18n/index.js";
 import { releaseTypeLabel } from "../release-text.js";
 
@@ -55,94 +57,60 @@ export function WhatStep({
     configs: d.type === "full" || d.type === "config",
     libs: d.type === "full" || d.type === "libs",
   };
+  const versions = (list: ArtifactView[]) =>
+    list.map((a) => ({ value: String(a.version), label: versionOption(a, f.dateTime) }));
   const toggle = (list: number[], v: number, on: boolean) =>
     on ? [...list, v].sort((a, b) => a - b) : list.filter((x) => x !== v);
 
   return (
     <>
       <div class="row">
-        <div class="field">
-          <label htmlFor="rel-service">{t.service}</label>
-          <input
-            id="rel-service"
-            list="rel-services"
-            value={d.service}
-            placeholder={t.chooseService}
-            aria-describedby="rel-service-hint"
-            onInput={(e) =>
-              set({
-                service: e.currentTarget.value.trim(),
-                pkg: "",
-                configs: {},
-                libs: [],
-                plugins: [],
-              })
-            }
-          />
-          <datalist id="rel-services">
-            {services.map((s) => (
-              <option key={s} value={s} />
-            ))}
-          </datalist>
-          <small class="hint" id="rel-service-hint">
-            {t.serviceHint}
-          </small>
-        </div>
-      </div>
-      <fieldset class="plain">
-        <legend class="label">{t.releaseType}</legend>
-        <div class="choices">
-          {TYPES.map((type) => (
-            <label key={type} class="check">
-              <input
-                type="radio"
-                name="rel-type"
-                value={type}
-                checked={d.type === type}
-                onChange={() => set({ type })}
-              />{" "}
-              {releaseTypeLabel(t, type)}
-            </label>
+        <InputField
+          id="rel-service"
+          label={t.service}
+          list="rel-services"
+          value={d.service}
+          placeholder={t.chooseService}
+          hint={t.serviceHint}
+          plain
+          onValue={(v) => set({ service: v.trim(), pkg: "", configs: {}, libs: [], plugins: [] })}
+        />
+        <datalist id="rel-services">
+          {services.map((s) => (
+            <option key={s} value={s} />
           ))}
-        </div>
-      </fieldset>
+        </datalist>
+      </div>
+      <RadioGroup
+        legend={t.releaseType}
+        name="rel-type"
+        value={d.type}
+        onValue={(type) => set({ type })}
+        options={TYPES.map((type) => ({ value: type, label: releaseTypeLabel(t, type) }))}
+      />
       {d.service && artifacts.length === 0 && <p class="empty">{t.noArtifactsToRelease}</p>}
       {parts.pkg && of("package").length > 0 && (
-        <div class="field">
-          <label htmlFor="rel-package">{t.partPackage}</label>
-          <select
-            id="rel-package"
-            value={d.pkg}
-            onChange={(e) => set({ pkg: e.currentTarget.value })}
-          >
-            <option value="">{t.choosePackage}</option>
-            {of("package").map((a) => (
-              <option key={a.version} value={String(a.version)}>
-                {versionOption(a, f.dateTime)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="rel-package"
+          label={t.partPackage}
+          value={d.pkg}
+          onValue={(pkg) => set({ pkg })}
+          options={[{ value: "", label: t.choosePackage }, ...versions(of("package"))]}
+        />
       )}
       {parts.configs &&
         configNames.map((name) => (
-          <div class="field" key={name}>
-            <label htmlFor={`rel-config-${name}`}>{`${t.partConfigs}: ${name}`}</label>
-            <select
-              id={`rel-config-${name}`}
-              value={d.configs[name] ?? ""}
-              onChange={(e) => set({ configs: { ...d.configs, [name]: e.currentTarget.value } })}
-            >
-              <option value="">{t.leaveOut}</option>
-              {of("config")
-                .filter((a) => (a.name ?? "") === name)
-                .map((a) => (
-                  <option key={a.version} value={String(a.version)}>
-                    {versionOption(a, f.dateTime)}
-                  </option>
-                ))}
-            </select>
-          </div>
+          <SelectField
+            key={name}
+            id={`rel-config-${name}`}
+            label={`${t.partConfigs}: ${name}`}
+            value={d.configs[name] ?? ""}
+            onValue={(v) => set({ configs: { ...d.configs, [name]: v } })}
+            options={[
+              { value: "", label: t.leaveOut },
+              ...versions(of("config").filter((a) => (a.name ?? "") === name)),
+            ]}
+          />
         ))}
       {parts.libs &&
         (["lib", "plugin"] as const).map((kind) =>
@@ -193,22 +161,17 @@ export function WhereStep({
   );
   return (
     <>
-      <fieldset class="plain">
-        <legend class="label">{t.targets}</legend>
-        <div class="choices">
-          {(["machines", "percent", "labels"] as const).map((k) => (
-            <label key={k} class="check">
-              <input
-                type="radio"
-                name="rel-targets"
-                checked={d.targetKind === k}
-                onChange={() => set({ targetKind: k })}
-              />{" "}
-              {{ machines: t.byMachines, percent: t.byPercent, labels: t.byLabels }[k]}
-            </label>
-          ))}
-        </div>
-      </fieldset>
+      <RadioGroup
+        legend={t.targets}
+        name="rel-targets"
+        value={d.targetKind}
+        onValue={(targetKind) => set({ targetKind })}
+        options={[
+          { value: "machines", label: t.byMachines },
+          { value: "percent", label: t.byPercent },
+          { value: "labels", label: t.byLabels },
+        ]}
+      />
       {d.targetKind === "machines" &&
         (machines.length === 0 ? (
           <p class="empty">{t.noMachines}</p>
@@ -242,32 +205,26 @@ export function WhereStep({
           </fieldset>
         ))}
       {d.targetKind === "percent" && (
-        <div class="field field-narrow">
-          <label htmlFor="rel-percent">{t.percentOfMachines}</label>
-          <input
-            id="rel-percent"
-            type="number"
-            min={1}
-            max={100}
-            value={d.percent}
-            onInput={(e) => set({ percent: e.currentTarget.value })}
-          />
-        </div>
+        <InputField
+          id="rel-percent"
+          type="number"
+          label={t.percentOfMachines}
+          min={1}
+          max={100}
+          value={d.percent}
+          onValue={(percent) => set({ percent })}
+          narrow
+        />
       )}
       {d.targetKind === "labels" && (
-        <div class="field">
-          <label htmlFor="rel-labels">{t.labels}</label>
-          <input
-            id="rel-labels"
-            value={d.labels}
-            placeholder="zone=sz"
-            onInput={(e) => set({ labels: e.currentTarget.value })}
-            aria-describedby="rel-labels-hint"
-          />
-          <small class="hint" id="rel-labels-hint">
-            {t.targetLabelsHint}
-          </small>
-        </div>
+        <LabelsField
+          id="rel-labels"
+          label={t.labels}
+          value={d.labels}
+          placeholder="zone=sz"
+          onValue={(labels) => set({ labels })}
+          hint={t.targetLabelsHint}
+        />
       )}
     </>
   );
@@ -323,47 +280,39 @@ export function HowStep({ draft: d, set }: { draft: Draft; set: SetDraft }) {
         </button>
       </fieldset>
       <div class="row">
-        <div class="field field-narrow">
-          <label htmlFor="rel-health">{t.healthSeconds}</label>
-          <input
-            id="rel-health"
-            type="number"
-            min={0}
-            value={d.healthSeconds}
-            onInput={(e) => set({ healthSeconds: e.currentTarget.value })}
-          />
-        </div>
-        <div class="field field-narrow">
-          <label htmlFor="rel-canary">{t.canaryWeight}</label>
-          <input
-            id="rel-canary"
-            type="number"
-            min={0}
-            max={10000}
-            placeholder={t.fullWeight}
-            value={d.canaryWeight}
-            onInput={(e) => set({ canaryWeight: e.currentTarget.value })}
-          />
-        </div>
-        <div class="field field-narrow">
-          <label htmlFor="rel-timeout">{t.deployTimeout}</label>
-          <input
-            id="rel-timeout"
-            type="number"
-            min={5}
-            value={d.timeout}
-            onInput={(e) => set({ timeout: e.currentTarget.value })}
-          />
-        </div>
+        <InputField
+          id="rel-health"
+          type="number"
+          label={t.healthSeconds}
+          min={0}
+          value={d.healthSeconds}
+          onValue={(healthSeconds) => set({ healthSeconds })}
+          narrow
+        />
+        <InputField
+          id="rel-canary"
+          type="number"
+          label={t.canaryWeight}
+          min={0}
+          max={10000}
+          placeholder={t.fullWeight}
+          value={d.canaryWeight}
+          onValue={(canaryWeight) => set({ canaryWeight })}
+          narrow
+        />
+        <InputField
+          id="rel-timeout"
+          type="number"
+          label={t.deployTimeout}
+          min={5}
+          value={d.timeout}
+          onValue={(timeout) => set({ timeout })}
+          narrow
+        />
       </div>
-      <label class="check">
-        <input
-          type="checkbox"
-          checked={d.approval}
-          onChange={(e) => set({ approval: e.currentTarget.checked })}
-        />{" "}
+      <CheckField checked={d.approval} onValue={(approval) => set({ approval })}>
         {t.gateApprovalChoice}
-      </label>
+      </CheckField>
     </>
   );
 }

@@ -1,12 +1,13 @@
 import { useState } from "preact/hooks";
 import type { BatchSize, CreateReleaseRequest, ReleaseView } from "../../core/schemas/release.js";
 import { API } from "../api.js";
-import { ErrorNote, PageTitle, useAction, useLoad } from "../components.js";
+import { FormErrorNote, InputField } from "../components/field.js";
+import { parseLabels } from "../components/labels.js";
+import { PageTitle, useAction, useLoad } from "../components.js";
 import { fmt, useI18n } from "../i18n/index.js";
 import { batchText, releaseTypeLabel, targetsText, versionsText } from "../release-text.js";
 import { navigate, to } from "../router.js";
 import { useSession } from "../session.js";
-import { parseLabels } from "./machine-tokens.js";
 import { type Draft, HowStep, WhatStep, WhereStep } from "./release-wizard-steps.js";
 
 const STEPS = ["what", "where", "how", "review"] as const;
@@ -165,19 +166,17 @@ export function ReleaseWizard({ query }: { query: URLSearchParams }) {
               <dt>{t.canaryWeight}</dt>
               <dd>{draft.canaryWeight || t.fullWeight}</dd>
             </dl>
-            <div class="field">
-              <label htmlFor="rel-note">{t.note}</label>
-              <input
-                id="rel-note"
-                maxLength={1000}
-                value={draft.note}
-                onInput={(e) => set({ note: e.currentTarget.value })}
-              />
-            </div>
+            <InputField
+              id="rel-note"
+              label={t.note}
+              maxLength={1000}
+              value={draft.note}
+              onValue={(note) => set({ note })}
+            />
             {saved && <p class="note">{fmt(t.draftSaved, { id: String(saved.id) })}</p>}
           </>
         )}
-        {action.error && <ErrorNote>{action.error.message}</ErrorNote>}
+        <FormErrorNote error={action.error} />
         <div class="actions">
           {at > 0 && (
             <button type="button" onClick={() => setStep(STEPS[at - 1] as Step)}>

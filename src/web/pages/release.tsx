@@ -1,19 +1,18 @@
-import { useRef, useState } from "preact/hooks";
+import { useRef } from "preact/hooks";
+import { allowedActions } from "../../core/release-actions.js";
 import type { ReleaseAction, ReleaseStepView, ReleaseView } from "../../core/schemas/release.js";
 import { API } from "../api.js";
-import { ConfirmDialog } from "../components/dialog.js";
+import { ReleaseStateBadge } from "../components/badges.js";
+import { ConfirmDialog, useDialog } from "../components/dialog.js";
+import { Table } from "../components/table.js";
 import { LoadState, PageTitle, useLoad, usePoll, When } from "../components.js";
-import type { Messages } from "../i18n/en.js";
 import { fmt, useI18n } from "../i18n/index.js";
 import {
-  ACTION_STATES,
   actionLabel,
   actionText,
   batchText,
   phaseBadge,
   phaseLabel,
-  releaseStateBadge,
-  releaseStateLabel,
   releaseTypeLabel,
   targetsText,
   versionsText,
@@ -21,7 +20,6 @@ import {
 import { to } from "../router.js";
 import { useSession } from "../session.js";
 
-const ACTIONS: ReleaseAction[] = ["execute", "pause", "resume", "abort", "rollback"];
 const LIVE = new Set(["running", "paused", "rolling_back"]);
 
 /** One release plan, followed live: each batch and each machine's step; the operator's actions. */
@@ -51,13 +49,13 @@ export function ReleasePage({ id }: { id: number }) {
 function ReleaseDetail({ release: r, onChanged }: { release: ReleaseView; onChanged: () => void }) {
   const { t, f } = useI18n();
   const { can } = useSession();
-  const [pending, setPending] = useState<ReleaseAction>();
-  const allowed = ACTIONS.filter((a) => ACTION_STATES[a].includes(r.state));
+  const pending = useDialog<ReleaseAction>(onChanged);
+  const allowed = allowedActions(r.state);
   const s = r.spec;
   return (
     <>
       <div class="toolbar" data-testid="release-state">
-        <span class={releaseStateBadge(r.state)}>{releaseStateLabel(t, r.state)}</span>
+        <ReleaseStateBadge state={r.state} />
         {r.pausedFor === "approval" && <span class="muted">{t.waitingApproval}</span>}
         {r.pausedFor === "operator" && <span class="muted">{t.pausedByOperator}</span>}
         {r.gateUntil && (
@@ -78,7 +76,7 @@ function ReleaseDetail({ release: r, onChanged }: { release: ReleaseView; onChan
                     ? "danger"
                     : undefined
               }
-              onClick={() => setPending(a)}
+              onClick={() => pending.show(a)}
             >
               {actionLabel(t, a)}
             </button>
@@ -135,19 +133,16 @@ function ReleaseDetail({ release: r, onChanged }: { release: ReleaseView; onChan
       </section>
       <Batches release={r} />
       <Steps steps={r.steps} />
-      {pending && (
+      {pending.render((a) => (
         <ConfirmDialog
-          title={fmt(t.actionTitle, { action: actionLabel(t, pending), id: String(r.id) })}
-          message={actionText(t, pending)}
-          confirmLabel={actionLabel(t, pending)}
-          danger={pending === "abort" || pending === "rollback"}
-          onConfirm={() => API.releaseAction(r.id, pending)}
-          onClose={() => {
-            setPending(undefined);
-            onChanged();
-          }}
+          title={fmt(t.actionTitle, { action: actionLabel(t, a), id: String(r.id) })}
+          message={actionText(t, a)}
+          confirmLabel={actionLabel(t, a)}
+          danger={a === "abort" || a === "rollback"}
+          onConfirm={() => API.releaseAction(r.id, a)}
+          onClose={pending.close}
         />
-      )}
+      ))}
     </>
   );
 }
@@ -160,15 +155,17 @@ export function stepVersions(v: ReleaseStepView["from"]): string {
     : `v${v.package}`;
 }
 
-function stepStateLabel(t: Messages, s: ReleaseStepView["state"]): string {
-  return { running: t.stepRunning, succeeded: t.stepSucceeded, failed: t.stepFailed }[s];
-}
-
 const STEP_BADGE = {
   running: "badge badge-run",
   succeeded: "badge badge-ok",
   failed: "badge badge-bad",
 } as const;
+
+function StepBadge({ step }: { step: ReleaseStepView }) {
+  const { t } = useI18n();
+  const label = { running: t.stepRunning, succeeded: t.stepSucceeded, failed: t.stepFailed };
+  return <span class={STEP_BADGE[step.state]}>{label[step.state]}</span>;
+}
 
 function Batches({ release: r }: { release: ReleaseView }) {
   const { t } = useI18n();
@@ -198,7 +195,7 @@ function Batches({ release: r }: { release: ReleaseView }) {
                     <strong>{m}</strong>{" "}
                     {step ? (
                       <>
-                        <span class={STEP_BADGE[step.state]}>{stepStateLabel(t, step.state)}</span>{" "}
+                        <StepBadge step={step} />{" "}
                         <span class="muted small">
                           {step.action === "rollback" ? `${t.stepRollback} · ` : ""}
                           {stepVersions(step.from)} → {stepVersions(step.to)}
@@ -225,39 +222,27 @@ function Steps({ steps }: { steps: ReleaseStepView[] }) {
   return (
     <section aria-labelledby="steps-title">
       <h2 id="steps-title">{t.stepsTitle}</h2>
-      <div class="table-wrap">
-        <table data-testid="steps">
-          <thead>
-            <tr>
-              <th scope="col">{t.batchHeader}</th>
-              <th scope="col">{t.machine}</th>
-              <th scope="col">{t.action}</th>
-              <th scope="col">{t.state}</th>
-              <th scope="col">{t.versions}</th>
-              <th scope="col">{t.started}</th>
-              <th scope="col">{t.ended}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {steps.map((s) => (
-              <tr key={s.id}>
-                <td>{s.batch + 1}</td>
-                <td>{s.machine}</td>
-                <td>{s.action === "rollback" ? t.stepRollback : t.stepDeploy}</td>
-                <td>
-                  <span class={STEP_BADGE[s.state]}>{stepStateLabel(t, s.state)}</span>
-                  {s.error && <div class="text-bad small">{s.error}</div>}
-                </td>
-                <td class="nowrap">
-                  {stepVersions(s.from)} → {stepVersions(s.to)}
-                </td>
-                <td class="nowrap">{f.dateTimeSeconds(s.startedAt)}</td>
-                <td class="nowrap">{s.endedAt ? f.dateTimeSeconds(s.endedAt) : "–"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        testId="steps"
+        columns={[t.batchHeader, t.machine, t.action, t.state, t.versions, t.started, t.ended]}
+      >
+        {steps.map((s) => (
+          <tr key={s.id}>
+            <td>{s.batch + 1}</td>
+            <td>{s.machine}</td>
+            <td>{s.action === "rollback" ? t.stepRollback : t.stepDeploy}</td>
+            <td>
+              <StepBadge step={s} />
+              {s.error && <div class="text-bad small">{s.error}</div>}
+            </td>
+            <td class="nowrap">
+              {stepVersions(s.from)} → {stepVersions(s.to)}
+            </td>
+            <td class="nowrap">{f.dateTimeSeconds(s.startedAt)}</td>
+            <td class="nowrap">{s.endedAt ? f.dateTimeSeconds(s.endedAt) : "–"}</td>
+          </tr>
+        ))}
+      </Table>
     </section>
   );
 }

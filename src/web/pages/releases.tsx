@@ -1,11 +1,12 @@
+import { RELEASE_STATES } from "../../core/release-actions.js";
 import type { ReleaseState } from "../../core/schemas/release.js";
 import { API } from "../api.js";
-import { LoadState, PageTitle, useLoad, usePoll, When } from "../components.js";
+import { ReleaseStateBadge } from "../components/badges.js";
+import { DataTable } from "../components/table.js";
+import { PageTitle, useLoad, usePoll, When } from "../components.js";
 import { useI18n } from "../i18n/index.js";
 import {
   progressText,
-  RELEASE_STATES,
-  releaseStateBadge,
   releaseStateLabel,
   releaseTypeLabel,
   versionsText,
@@ -77,49 +78,44 @@ export function ReleasesPage({ query }: { query: URLSearchParams }) {
           </select>
         </label>
       </div>
-      <LoadState load={releases} empty={t.noReleases} isEmpty={(d) => d.releases.length === 0} />
-      {releases.data && releases.data.releases.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="releases">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">{t.service}</th>
-                <th scope="col">{t.releaseType}</th>
-                <th scope="col">{t.versions}</th>
-                <th scope="col">{t.state}</th>
-                <th scope="col">{t.progress}</th>
-                <th scope="col">{t.createdBy}</th>
-                <th scope="col">{t.created}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {releases.data.releases.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <a href={to.release(r.id)} aria-label={`${t.release} ${r.id}`}>
-                      #{r.id}
-                    </a>
-                  </td>
-                  <td>
-                    <a href={to.service(r.service)}>{r.service}</a>
-                  </td>
-                  <td>{releaseTypeLabel(t, r.type)}</td>
-                  <td>{versionsText(t, r.spec.versions)}</td>
-                  <td>
-                    <span class={releaseStateBadge(r.state)}>{releaseStateLabel(t, r.state)}</span>
-                  </td>
-                  <td>{progressText(t, r)}</td>
-                  <td>{r.createdBy}</td>
-                  <td>
-                    <When at={r.createdAt} now={now} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        load={releases}
+        rows={(d) => d.releases}
+        empty={t.noReleases}
+        testId="releases"
+        columns={[
+          "#",
+          t.service,
+          t.releaseType,
+          t.versions,
+          t.state,
+          t.progress,
+          t.createdBy,
+          t.created,
+        ]}
+        row={(r) => (
+          <tr key={r.id}>
+            <td>
+              <a href={to.release(r.id)} aria-label={`${t.release} ${r.id}`}>
+                #{r.id}
+              </a>
+            </td>
+            <td>
+              <a href={to.service(r.service)}>{r.service}</a>
+            </td>
+            <td>{releaseTypeLabel(t, r.type)}</td>
+            <td>{versionsText(t, r.spec.versions)}</td>
+            <td>
+              <ReleaseStateBadge state={r.state} />
+            </td>
+            <td>{progressText(t, r)}</td>
+            <td>{r.createdBy}</td>
+            <td>
+              <When at={r.createdAt} now={now} />
+            </td>
+          </tr>
+        )}
+      />
     </>
   );
 }

@@ -1,8 +1,8 @@
-import { useState } from "preact/hooks";
 import type { AlarmRule, AlarmRuleInput, RuleKind, Severity } from "../../core/schemas/alarm.js";
 import { kindLabel, severityLabel } from "../alarm-text.js";
 import { API } from "../api.js";
-import { ErrorNote, type FormError, useLoad } from "../components.js";
+import { CheckField, FormErrorNote, InputField, SelectField } from "../components/field.js";
+import { type FormError, useLoad } from "../components.js";
 import { useI18n } from "../i18n/index.js";
 import { useSession } from "../session.js";
 
@@ -127,15 +127,7 @@ export function RuleFields({
       ? API.receivers().then((r) => r.receivers.map((x) => x.name))
       : Promise.resolve([] as string[]),
   );
-  const [hintId] = useState("rule-error");
-
-  const invalid = (name: string) =>
-    error?.field !== undefined && (error.field === name || error.field.startsWith(`${name}.`));
-  const aria = (name: string, hint?: string) => ({
-    "aria-invalid": invalid(name) ? (true as const) : undefined,
-    "aria-describedby":
-      [hint, invalid(name) ? hintId : undefined].filter(Boolean).join(" ") || undefined,
-  });
+  const errorId = "rule-error";
   const text = (
     name: keyof RuleForm,
     label: string,
@@ -147,24 +139,19 @@ export function RuleFields({
       narrow?: boolean;
     } = {},
   ) => (
-    <div class={`field${opts.narrow ? " field-narrow" : ""}`}>
-      <label htmlFor={`rule-${name}`}>{label}</label>
-      <input
-        id={`rule-${name}`}
-        name={name}
-        type={opts.type ?? "text"}
-        step={opts.type === "number" ? "any" : undefined}
-        list={opts.list}
-        value={String(form[name])}
-        onInput={(e) => set({ [name]: e.currentTarget.value })}
-        {...aria(opts.apiName ?? name, opts.hint ? `rule-${name}-hint` : undefined)}
-      />
-      {opts.hint && (
-        <small class="hint" id={`rule-${name}-hint`}>
-          {opts.hint}
-        </small>
-      )}
-    </div>
+    <InputField
+      id={`rule-${name}`}
+      name={name}
+      label={label}
+      type={opts.type}
+      step={opts.type === "number" ? "any" : undefined}
+      list={opts.list}
+      hint={opts.hint}
+      narrow={opts.narrow}
+      value={String(form[name])}
+      onValue={(v) => set({ [name]: v })}
+      invalid={{ error, errorId, apiName: opts.apiName }}
+    />
   );
 
   return (
@@ -199,20 +186,14 @@ export function RuleFields({
 
       <h3>{t.ruleWhen}</h3>
       <div class="row">
-        <div class="field field-narrow">
-          <label htmlFor="rule-kind">{t.ruleKind}</label>
-          <select
-            id="rule-kind"
-            value={form.kind}
-            onChange={(e) => set({ kind: e.currentTarget.value as RuleKind })}
-          >
-            {KINDS.map((k) => (
-              <option key={k} value={k}>
-                {kindLabel(t, k)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="rule-kind"
+          label={t.ruleKind}
+          value={form.kind}
+          onValue={(kind) => set({ kind })}
+          options={KINDS.map((k) => ({ value: k, label: kindLabel(t, k) }))}
+          narrow
+        />
         {(form.kind === "max" || form.kind === "min") &&
           text("threshold", t.threshold, {
             type: "number",
@@ -225,17 +206,17 @@ export function RuleFields({
               apiName: "fluctuation.percent",
               narrow: true,
             })}
-            <div class="field field-narrow">
-              <label htmlFor="rule-against">{t.against}</label>
-              <select
-                id="rule-against"
-                value={form.against}
-                onChange={(e) => set({ against: e.currentTarget.value as RuleForm["against"] })}
-              >
-                <option value="yesterday">{t.againstYesterday}</option>
-                <option value="mean">{t.againstMeanOption}</option>
-              </select>
-            </div>
+            <SelectField
+              id="rule-against"
+              label={t.against}
+              value={form.against}
+              onValue={(against) => set({ against })}
+              options={[
+                { value: "yesterday", label: t.againstYesterday },
+                { value: "mean", label: t.againstMeanOption },
+              ]}
+              narrow
+            />
             {form.against === "mean" &&
               text("meanMinutes", t.meanMinutes, {
                 type: "number",
@@ -274,20 +255,14 @@ export function RuleFields({
 
       <h3>{t.ruleWho}</h3>
       <div class="row">
-        <div class="field field-narrow">
-          <label htmlFor="rule-severity">{t.severity}</label>
-          <select
-            id="rule-severity"
-            value={form.severity}
-            onChange={(e) => set({ severity: e.currentTarget.value as Severity })}
-          >
-            {SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                {severityLabel(t, s)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="rule-severity"
+          label={t.severity}
+          value={form.severity}
+          onValue={(severity) => set({ severity })}
+          options={SEVERITIES.map((s) => ({ value: s, label: severityLabel(t, s) }))}
+          narrow
+        />
         {text("receivers", t.receivers, {
           hint:
             receivers.data && receivers.data.length > 0
@@ -295,16 +270,11 @@ export function RuleFields({
               : t.receiversHint,
         })}
       </div>
-      <label class="check">
-        <input
-          type="checkbox"
-          checked={form.enabled}
-          onChange={(e) => set({ enabled: e.currentTarget.checked })}
-        />{" "}
+      <CheckField checked={form.enabled} onValue={(enabled) => set({ enabled })}>
         {t.ruleEnabled}
-      </label>
+      </CheckField>
       <small class="hint block">{t.ruleEnabledHint}</small>
-      {error && <ErrorNote id={hintId}>{error.message}</ErrorNote>}
+      <FormErrorNote error={error} id={errorId} />
     </fieldset>
   );
 }

@@ -1,4 +1,4 @@
-import type { AlarmRule, PreviewResult } from "../../core/schemas/alarm.js";
+import type { AlarmRuleInput, PreviewResult } from "../../core/schemas/alarm.js";
 import { API, ApiError, type CompareName } from "../api.js";
 import { Chart } from "../components/lazy-chart.js";
 import { LoadState, useLoad } from "../components.js";
@@ -19,15 +19,21 @@ function firingRanges(p: PreviewResult): [number, number][] {
   return out;
 }
 
-async function loadPreview(rule: AlarmRule) {
-  const preview = await API.previewRule(rule.id);
+/** What the preview needs of a rule, saved (AlarmRule) or as the form holds it (AlarmRuleInput). */
+export type PreviewedRule = Pick<AlarmRuleInput, "service" | "attr" | "instance" | "kind"> & {
+  threshold?: number;
+  fluctuation?: { against?: "yesterday" | "mean" };
+};
+
+async function loadPreview(rule: PreviewedRule, preview: () => Promise<PreviewResult>) {
+  const p = await preview();
   const compare: CompareName[] =
-    rule.kind === "fluctuation" && rule.fluctuation.against === "yesterday" ? ["yesterday"] : [];
+    rule.kind === "fluctuation" && rule.fluctuation?.against !== "mean" ? ["yesterday"] : [];
   const series = await API.series(rule.service, {
     attr: rule.attr,
-    instance: rule.instance,
-    from: Date.parse(preview.from),
-    to: Date.parse(preview.to),
+    instance: rule.instance ?? "*",
+    from: Date.parse(p.from),
+    to: Date.parse(p.to),
     compare,
     stat: "value",
     step: "1m",
@@ -36,13 +42,25 @@ async function loadPreview(rule: AlarmRule) {
     if (e instanceof ApiError && e.code === "not_found") return null;
     throw e;
   });
-  return { preview, series };
+  return { preview: p, series };
 }
 
-/** How the saved rule would have fired over the last day: a chart with the minutes shaded, and the alarms. */
-export function RulePreview({ rule }: { rule: AlarmRule }) {
+/**
+ * How a rule would have fired over the last day: a chart with the minutes shaded, and
+ * the alarms. `preview` asks the console (the saved rule's preview, or an unsaved rule's);
+ * it runs again when `version` changes.
+ */
+export function RulePreview({
+  rule,
+  preview,
+  version,
+}: {
+  rule: PreviewedRule;
+  preview: () => Promise<PreviewResult>;
+  version: string | number;
+}) {
   const { t, f } = useI18n();
-  const data = useLoad(() => loadPreview(rule), [rule.id, rule.updatedAt]);
+  const data = useLoad(() => loadPreview(rule, preview), [version]);
   const d = data.data;
   const threshold = rule.kind === "max" || rule.kind === "min" ? rule.threshold : undefined;
   return (

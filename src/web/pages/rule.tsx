@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
-import type { AlarmRule } from "../../core/schemas/alarm.js";
+import type { AlarmRule, AlarmRuleInput } from "../../core/schemas/alarm.js";
 import { API } from "../api.js";
+import { SubmitButton } from "../components/field.js";
 import { LoadState, PageTitle, useAction, useLoad } from "../components.js";
 import { fmt, useI18n } from "../i18n/index.js";
 import { navigate, to } from "../router.js";
@@ -10,9 +11,8 @@ import { RulePreview } from "./rule-preview.js";
 
 /**
  * One alarm rule: create or edit it (operators), see it (viewers), and see how it would
- * have fired over the last day. The console previews saved rules, so saving comes first:
- * "Create and preview" saves, then shows the preview; leave "Enabled" off to look before
- * it can page anyone.
+ * have fired over the last day. Operators preview the form as it stands (nothing is saved
+ * and nobody is notified), and see the preview again once it is saved.
  */
 export function RulePage({ id, query }: { id: number | "new"; query: URLSearchParams }) {
   const { t } = useI18n();
@@ -54,14 +54,20 @@ function RuleEditor({
   const operator = can("operator");
   const [form, setForm] = useState<RuleForm>(() => formOf(rule, service));
   const [done, setDone] = useState(saved);
+  // What the preview shows: the form as it was when Preview (or Save) was pressed.
+  const [previewed, setPreviewed] = useState<{ input: AlarmRuleInput; n: number }>();
   const action = useAction();
   const set = (patch: Partial<RuleForm>) => {
     setDone(false);
     setForm((f) => ({ ...f, ...patch }));
   };
+  const preview = () => setPreviewed((p) => ({ input: inputOf(form), n: (p?.n ?? 0) + 1 }));
   // A saved rule comes back from the console: show what it stored (defaults filled in).
   useEffect(() => {
-    if (rule) setForm(formOf(rule, undefined));
+    if (!rule) return;
+    const stored = formOf(rule, undefined);
+    setForm(stored);
+    if (operator) setPreviewed((p) => ({ input: inputOf(stored), n: (p?.n ?? 0) + 1 }));
   }, [rule]);
 
   const submit = async (e: Event) => {
@@ -91,8 +97,11 @@ function RuleEditor({
         )}
         {operator && (
           <div class="actions">
-            <button type="submit" class="primary" disabled={action.busy}>
-              {action.busy ? t.saving : rule ? t.saveAndPreview : t.createAndPreview}
+            <SubmitButton busy={action.busy} busyLabel={t.saving}>
+              {rule ? t.saveAndPreview : t.createAndPreview}
+            </SubmitButton>
+            <button type="button" onClick={preview}>
+              {t.previewUnsaved}
             </button>
             <a class="button" href={to.alarms("rules")}>
               {t.cancel}
@@ -100,7 +109,22 @@ function RuleEditor({
           </div>
         )}
       </form>
-      {rule ? <RulePreview rule={rule} /> : <p class="note">{t.previewAfterSave}</p>}
+      {operator && previewed ? (
+        <RulePreview
+          key={previewed.n}
+          rule={previewed.input}
+          preview={() => API.previewRuleInput(previewed.input)}
+          version={previewed.n}
+        />
+      ) : !operator && rule ? (
+        <RulePreview
+          rule={rule}
+          preview={() => API.previewRule(rule.id)}
+          version={`${rule.id}@${rule.updatedAt}`}
+        />
+      ) : (
+        <p class="note">{t.previewHint}</p>
+      )}
     </>
   );
 }

@@ -1,6 +1,7 @@
 import type { ArtifactKind, ArtifactView } from "../../core/schemas/artifact.js";
 import { API } from "../api.js";
-import { LoadState, useLoad, When } from "../components.js";
+import { DataTable, orDash } from "../components/table.js";
+import { useLoad, When } from "../components.js";
 import type { Messages } from "../i18n/en.js";
 import { fmt, useI18n } from "../i18n/index.js";
 
@@ -41,32 +42,23 @@ function groups(artifacts: readonly ArtifactView[]): Group[] {
 export function ArtifactsSection({ service }: { service: string }) {
   const { t } = useI18n();
   const artifacts = useLoad(() => API.artifacts(service), [service]);
-  const list = artifacts.data ? groups(artifacts.data.artifacts) : [];
   return (
     <section aria-labelledby="artifacts-title">
       <h2 id="artifacts-title">{t.artifactsTitle}</h2>
-      <LoadState load={artifacts} empty={t.noArtifacts} isEmpty={(d) => d.artifacts.length === 0} />
-      {list.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t.artifactKind}</th>
-                <th scope="col">{t.artifactName}</th>
-                <th scope="col">{t.latestVersion}</th>
-                <th scope="col">{t.uploaded}</th>
-                <th scope="col">{t.note}</th>
-                <th scope="col">{t.allVersions}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((g) => (
-                <ArtifactRow key={`${g.kind}/${g.name ?? ""}`} group={g} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        load={artifacts}
+        rows={(d) => groups(d.artifacts)}
+        empty={t.noArtifacts}
+        columns={[
+          t.artifactKind,
+          t.artifactName,
+          t.latestVersion,
+          t.uploaded,
+          t.note,
+          t.allVersions,
+        ]}
+        row={(g) => <ArtifactRow key={`${g.kind}/${g.name ?? ""}`} group={g} />}
+      />
     </section>
   );
 }
@@ -77,14 +69,14 @@ function ArtifactRow({ group: g }: { group: Group }) {
   return (
     <tr>
       <td>{artifactKindLabel(t, g.kind)}</td>
-      <td>{g.name ? <code>{g.name}</code> : <span class="muted">–</span>}</td>
+      <td>{orDash(g.name && <code>{g.name}</code>)}</td>
       <td>
         <strong>v{latest.version}</strong> <span class="muted">({f.bytes(latest.size)})</span>
       </td>
       <td>
         <When at={latest.uploadedAt} /> <span class="muted">· {latest.uploadedBy}</span>
       </td>
-      <td>{latest.note || <span class="muted">–</span>}</td>
+      <td>{orDash(latest.note)}</td>
       <td>
         <details>
           <summary>{fmt(t.versionCount, { n: f.number(g.versions.length) })}</summary>

@@ -1,13 +1,7 @@
-import type { AlarmRule } from "../../core/schemas/alarm.js";
-import {
-  instanceLabel,
-  ruleCondition,
-  ruleStateBadge,
-  ruleStateLabel,
-  severityBadge,
-  severityLabel,
-} from "../alarm-text.js";
+import { instanceLabel, ruleCondition } from "../alarm-text.js";
 import { API, type ServiceDetail } from "../api.js";
+import { RuleStateBadge, SeverityBadge } from "../components/badges.js";
+import { DataTable } from "../components/table.js";
 import { type Load, LoadState, PageTitle, useLoad, usePoll, When } from "../components.js";
 import { fmt, useI18n } from "../i18n/index.js";
 import { to } from "../router.js";
@@ -96,7 +90,7 @@ function ServiceAlarms({ service }: { service: string }) {
         <ul class="alarm-list" aria-label={t.firingNow}>
           {firing.data.alarms.map((a) => (
             <li key={a.id}>
-              <span class={severityBadge(a.severity)}>{severityLabel(t, a.severity)}</span>{" "}
+              <SeverityBadge severity={a.severity} />{" "}
               <a href={to.alarms("firing", { service })}>{a.message}</a>{" "}
               <span class="muted">
                 · <When at={a.firedAt} />
@@ -105,43 +99,27 @@ function ServiceAlarms({ service }: { service: string }) {
           ))}
         </ul>
       )}
-      <LoadState load={rules} empty={t.noRulesForService} isEmpty={(d) => d.rules.length === 0} />
-      {rules.data && rules.data.rules.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t.attribute}</th>
-                <th scope="col">{t.instance}</th>
-                <th scope="col">{t.condition}</th>
-                <th scope="col">{t.severity}</th>
-                <th scope="col">{t.state}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rules.data.rules.map((r: AlarmRule) => (
-                <tr key={r.id}>
-                  <td>
-                    <a href={to.rule(r.id)}>{r.attr}</a>
-                  </td>
-                  <td>{instanceLabel(t, r.instance)}</td>
-                  <td>{ruleCondition(t, f, r)}</td>
-                  <td>
-                    <span class={severityBadge(r.severity)}>{severityLabel(t, r.severity)}</span>
-                  </td>
-                  <td>
-                    {r.enabled ? (
-                      <span class={ruleStateBadge(r.state)}>{ruleStateLabel(t, r.state)}</span>
-                    ) : (
-                      <span class="badge">{t.ruleDisabled}</span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        load={rules}
+        rows={(d) => d.rules}
+        empty={t.noRulesForService}
+        columns={[t.attribute, t.instance, t.condition, t.severity, t.state]}
+        row={(r) => (
+          <tr key={r.id}>
+            <td>
+              <a href={to.rule(r.id)}>{r.attr}</a>
+            </td>
+            <td>{instanceLabel(t, r.instance)}</td>
+            <td>{ruleCondition(t, f, r)}</td>
+            <td>
+              <SeverityBadge severity={r.severity} />
+            </td>
+            <td>
+              <RuleStateBadge rule={r} />
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

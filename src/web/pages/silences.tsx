@@ -1,8 +1,10 @@
 import { useState } from "preact/hooks";
 import type { Silence } from "../../core/schemas/alarm.js";
 import { API } from "../api.js";
-import { ConfirmDialog } from "../components/dialog.js";
-import { LoadState, useLoad, When } from "../components.js";
+import { ConfirmDialog, useDialog } from "../components/dialog.js";
+import { CheckField, InputField, SelectField } from "../components/field.js";
+import { DataTable, orDash } from "../components/table.js";
+import { useLoad, When } from "../components.js";
 import { fmt, useI18n } from "../i18n/index.js";
 import { useSession } from "../session.js";
 
@@ -13,87 +15,67 @@ const DURATIONS = [0.5, 1, 4, 24, 72, 168] as const;
 export function SilencesTab() {
   const { t, f } = useI18n();
   const { can } = useSession();
+  const operator = can("operator");
   const [all, setAll] = useState(false);
   const silences = useLoad(() => API.silences(all), [all]);
-  const [adding, setAdding] = useState(false);
-  const [lifting, setLifting] = useState<Silence>();
+  const adding = useDialog<true>(silences.reload);
+  const lifting = useDialog<Silence>(silences.reload);
   const now = Date.now();
   return (
     <>
       <div class="toolbar">
-        <label class="check">
-          <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} />{" "}
+        <CheckField checked={all} onValue={setAll}>
           {t.showExpired}
-        </label>
+        </CheckField>
         <span class="spacer" />
-        {can("operator") && (
-          <button type="button" class="primary" onClick={() => setAdding(true)}>
+        {operator && (
+          <button type="button" class="primary" onClick={() => adding.show(true)}>
             {t.newSilence}
           </button>
         )}
       </div>
-      <LoadState load={silences} empty={t.noSilences} isEmpty={(d) => d.silences.length === 0} />
-      {silences.data && silences.data.silences.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="silences">
-            <thead>
-              <tr>
-                <th scope="col">{t.matches}</th>
-                <th scope="col">{t.until}</th>
-                <th scope="col">{t.reason}</th>
-                <th scope="col">{t.createdBy}</th>
-                {can("operator") && <th scope="col">{t.actionsHeader}</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {silences.data.silences.map((s) => (
-                <tr key={s.id}>
-                  <td>{matcherText(s, t.ruleNumber)}</td>
-                  <td>
-                    {f.dateTime(s.until)}{" "}
-                    <span class="muted">
-                      (<When at={s.until} now={now} />)
-                    </span>
-                  </td>
-                  <td>{s.reason || <span class="muted">–</span>}</td>
-                  <td>{s.createdBy}</td>
-                  {can("operator") && (
-                    <td>
-                      {Date.parse(s.until) > now && (
-                        <button type="button" onClick={() => setLifting(s)}>
-                          {t.liftSilence}
-                        </button>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {adding && (
-        <SilenceDialog
-          initial={{}}
-          onClose={() => {
-            setAdding(false);
-            silences.reload();
-          }}
-        />
-      )}
-      {lifting && (
+      <DataTable
+        load={silences}
+        rows={(d) => d.silences}
+        empty={t.noSilences}
+        testId="silences"
+        columns={[t.matches, t.until, t.reason, t.createdBy, operator && t.actionsHeader]}
+        row={(s) => (
+          <tr key={s.id}>
+            <td>{matcherText(s, t.ruleNumber)}</td>
+            <td>
+              {f.dateTime(s.until)}{" "}
+              <span class="muted">
+                (<When at={s.until} now={now} />)
+              </span>
+            </td>
+            <td>{orDash(s.reason)}</td>
+            <td>{s.createdBy}</td>
+            {operator && (
+              <td>
+                {Date.parse(s.until) > now && (
+                  <button type="button" onClick={() => lifting.show(s)}>
+                    {t.liftSilence}
+                  </button>
+                )}
+              </td>
+            )}
+          </tr>
+        )}
+      />
+      {adding.render(() => (
+        <SilenceDialog initial={{}} onClose={adding.close} />
+      ))}
+      {lifting.render((s) => (
         <ConfirmDialog
           title={t.liftSilenceTitle}
-          message={matcherText(lifting, t.ruleNumber)}
+          message={matcherText(s, t.ruleNumber)}
           confirmLabel={t.liftSilence}
           danger
-          onConfirm={() => API.deleteSilence(lifting.id)}
-          onClose={() => {
-            setLifting(undefined);
-            silences.reload();
-          }}
+          onConfirm={() => API.deleteSilence(s.id)}
+          onClose={lifting.close}
         />
-      )}
+      ))}
     </>
   );
 }
@@ -144,47 +126,27 @@ export function SilenceDialog({
       onClose={onClose}
     >
       <p class="muted">{t.silenceIntro}</p>
-      <div class="field">
-        <label htmlFor="silence-service">{t.service}</label>
-        <input
-          id="silence-service"
-          value={service}
-          onInput={(e) => setService(e.currentTarget.value)}
-        />
-      </div>
-      <div class="field">
-        <label htmlFor="silence-attr">{t.attribute}</label>
-        <input id="silence-attr" value={attr} onInput={(e) => setAttr(e.currentTarget.value)} />
-      </div>
+      <InputField id="silence-service" label={t.service} value={service} onValue={setService} />
+      <InputField id="silence-attr" label={t.attribute} value={attr} onValue={setAttr} />
       {initial.ruleId !== undefined && (
-        <label class="check">
-          <input
-            type="checkbox"
-            checked={onlyRule}
-            onChange={(e) => setOnlyRule(e.currentTarget.checked)}
-          />{" "}
+        <CheckField checked={onlyRule} onValue={setOnlyRule}>
           {fmt(t.onlyThisRule, { id: String(initial.ruleId) })}
-        </label>
+        </CheckField>
       )}
-      <div class="field">
-        <label htmlFor="silence-for">{t.silenceFor}</label>
-        <select id="silence-for" value={hours} onChange={(e) => setHours(e.currentTarget.value)}>
-          {DURATIONS.map((h) => (
-            <option key={h} value={String(h)}>
-              {durationLabel(h)}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div class="field">
-        <label htmlFor="silence-reason">{t.reason}</label>
-        <input
-          id="silence-reason"
-          maxLength={500}
-          value={reason}
-          onInput={(e) => setReason(e.currentTarget.value)}
-        />
-      </div>
+      <SelectField
+        id="silence-for"
+        label={t.silenceFor}
+        value={hours}
+        onValue={setHours}
+        options={DURATIONS.map((h) => ({ value: String(h), label: durationLabel(h) }))}
+      />
+      <InputField
+        id="silence-reason"
+        label={t.reason}
+        value={reason}
+        onValue={setReason}
+        maxLength={500}
+      />
     </ConfirmDialog>
   );
 }
