@@ -8,7 +8,6 @@
  * allowedActions("succeeded");              // ["rollback"]
  * ```
  */
-import type { ReleaseAction, ReleaseState } from "./schemas/release.js";
 
 /** Every state of a plan, in the order a plan usually moves through them. */
 export const RELEASE_STATES = [
@@ -20,16 +19,12 @@ export const RELEASE_STATES = [
   "aborted",
   "rolling_back",
   "rolled_back",
-] as const satisfies readonly ReleaseState[];
+] as const;
+export type ReleaseState = (typeof RELEASE_STATES)[number];
 
 /** Every operator action on a plan. */
-export const RELEASE_ACTIONS = [
-  "execute",
-  "pause",
-  "resume",
-  "abort",
-  "rollback",
-] as const satisfies readonly ReleaseAction[];
+export const RELEASE_ACTIONS = ["execute", "pause", "resume", "abort", "rollback"] as const;
+export type ReleaseAction = (typeof RELEASE_ACTIONS)[number];
 
 /** The states each action may be taken in. */
 export const ACTION_STATES: Readonly<Record<ReleaseAction, readonly ReleaseState[]>> = {

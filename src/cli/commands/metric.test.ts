@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { durationArg, formatValue, renderChart, type SeriesAnswer } from "./metric.js";
+import type { SeriesAnswer } from "../../core/schemas/monitor.js";
+import { durationArg, formatValue, renderChart } from "./metric.js";
 
 const answer = (values: (number | null)[], yesterday?: (number | null)[]): SeriesAnswer => ({
   service: "Demo.Echo",
@@ -13,7 +14,7 @@ const answer = (values: (number | null)[], yesterday?: (number | null)[]): Serie
   resolution: "minute",
   series: [
     { name: "current", offsetMs: 0, values },
-    ...(yesterday ? [{ name: "yesterday", offsetMs: 86_400_000, values: yesterday }] : []),
+    ...(yesterday ? [{ name: "yesterday" as const, offsetMs: 86_400_000, values: yesterday }] : []),
   ],
 });
 

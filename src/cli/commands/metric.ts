@@ -1,50 +1,14 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { z } from "zod";
-import { Timestamp } from "../../core/schemas/common.js";
-import { MetricKind } from "../../core/schemas/monitor.js";
+import {
+  AttributesAnswer,
+  MetricServicesAnswer,
+  SeriesAnswer,
+  TopAnswer,
+} from "../../core/schemas/monitor.js";
 import { intArg } from "../args.js";
 import { apiClient, globals } from "../context.js";
 import { UsageError } from "../errors.js";
 import { printJson, printTable } from "../output.js";
-
-// Answers of the console's metric query API (src/console/monitor/query-routes.ts).
-const MetricServices = z.object({
-  services: z.array(
-    z.object({ service: z.string(), attributes: z.number().int(), lastMinute: Timestamp }),
-  ),
-});
-const Attributes = z.object({
-  service: z.string(),
-  attributes: z.array(
-    z.object({ attr: z.string(), kind: MetricKind, firstMinute: Timestamp, lastMinute: Timestamp }),
-  ),
-});
-export const SeriesAnswer = z.object({
-  service: z.string(),
-  attr: z.string(),
-  instance: z.string(),
-  kind: MetricKind,
-  stat: z.string(),
-  from: Timestamp,
-  to: Timestamp,
-  stepMs: z.number().int().positive(),
-  resolution: z.enum(["minute", "hour"]),
-  series: z.array(
-    z.object({
-      name: z.string(),
-      offsetMs: z.number(),
-      values: z.array(z.number().nullable()),
-    }),
-  ),
-});
-export type SeriesAnswer = z.infer<typeof SeriesAnswer>;
-const TopAnswer = z.object({
-  kind: MetricKind,
-  by: z.string(),
-  from: Timestamp,
-  to: Timestamp,
-  instances: z.array(z.object({ instance: z.string(), value: z.number(), lastMinute: Timestamp })),
-});
 
 const DURATION_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -103,14 +67,14 @@ export function registerMetricCommands(program: Command): void {
     .action(async (service: string | undefined, _f: unknown, cmd: Command) => {
       const api = await apiClient(cmd);
       if (service === undefined) {
-        const { services } = await api.get("/metrics/services", MetricServices);
+        const { services } = await api.get("/metrics/services", MetricServicesAnswer);
         if (globals(cmd).json) printJson(services);
         else printTable(services, ["service", "attributes", "lastMinute"]);
         return;
       }
       const { attributes } = await api.get(
         `/metrics/${encodeURIComponent(service)}/attributes`,
-        Attributes,
+        AttributesAnswer,
       );
       if (globals(cmd).json) printJson(attributes);
       else printTable(attributes, ["attr", "kind", "firstMinute", "lastMinute"]);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RELEASE_ACTIONS, RELEASE_STATES } from "../release-actions.js";
 import { Timestamp } from "./common.js";
 import { ArtifactRef, MachineName } from "./machine.js";
 import { Labels, ServiceName, Weight } from "./naming.js";
@@ -116,16 +117,7 @@ export type ResolvedArtifacts = z.infer<typeof ResolvedArtifacts>;
 export const ReleaseSpec = ReleaseFields.extend({ artifacts: ResolvedArtifacts });
 export type ReleaseSpec = z.infer<typeof ReleaseSpec>;
 
-export const ReleaseState = z.enum([
-  "draft",
-  "running",
-  "paused",
-  "succeeded",
-  "failed",
-  "aborted",
-  "rolling_back",
-  "rolled_back",
-]);
+export const ReleaseState = z.enum(RELEASE_STATES);
 export type ReleaseState = z.infer<typeof ReleaseState>;
 
 /** What a machine ran before a step and what the step moved it to (versions only). */
@@ -190,5 +182,5 @@ export const ReleaseQuery = z.object({
 });
 export type ReleaseQuery = z.infer<typeof ReleaseQuery>;
 
-export const ReleaseAction = z.enum(["execute", "pause", "resume", "abort", "rollback"]);
+export const ReleaseAction = z.enum(RELEASE_ACTIONS);
 export type ReleaseAction = z.infer<typeof ReleaseAction>;
