@@ -4,6 +4,7 @@ import {
   DesiredState,
   type EnrollRequest,
   EnrollResponse,
+  ServiceCredentialResponse,
   type StateReport,
 } from "../core/schemas/machine.js";
 import { ConsoleApi } from "../runtime/naming/console-api.js";
@@ -84,6 +85,17 @@ export class AgentApi {
     });
     if (!res.ok) throw await failure(res);
     return DesiredState.parse(await res.json());
+  }
+
+  /** A new read-only credential for the service processes (replaces the last one). */
+  async serviceCredential(): Promise<string> {
+    const res = await send(`${this.base}/machines/self/service-credential`, {
+      method: "POST",
+      headers: this.headers(),
+      timeoutMs: 10_000,
+    });
+    if (!res.ok) throw await failure(res);
+    return ServiceCredentialResponse.parse(await res.json()).credential;
   }
 
   async report(report: StateReport): Promise<void> {

@@ -1,8 +1,13 @@
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import { isMsecError, MsecError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
-import { JOIN_TOKEN_PREFIX, MachineName } from "../core/schemas/machine.js";
+import {
+  JOIN_TOKEN_PREFIX,
+  MachineName,
+  SERVICE_CREDENTIAL_PREFIX,
+} from "../core/schemas/machine.js";
 import type { Labels } from "../core/schemas/naming.js";
 import { VERSION } from "../core/version.js";
 import { enrollMachine } from "./api.js";
@@ -128,4 +133,36 @@ export async function loadOrEnroll(o: EnrollOptions): Promise<CredentialFile> {
   await writeFileAtomic(file, `${JSON.stringify(cred, null, 2)}\n`, 0o600);
   o.log.info({ machine: cred.machine }, `enrolled as ${cred.machine}`);
   return cred;
+}
+
+const ServiceCredentialFile = z.object({
+  credential: z.string().startsWith(SERVICE_CREDENTIAL_PREFIX),
+});
+
+/**
+ * The read-only credential the agent gives its service processes (MSEC_TOKEN): kept in
+ * `<root>/.agent/service-credential.json` so processes adopted after a restart keep a
+ * working one; asked of the console when missing. Undefined when the console cannot be
+ * reached for it: processes then start without one (they still serve; name lookups
+ * fall back to their cache) until the agent's next start.
+ */
+export async function loadOrRequestServiceCredential(
+  layout: Layout,
+  request: () => Promise<string>,
+  log: Logger,
+): Promise<string | undefined> {
+  const file = join(layout.agentDir, "service-credential.json");
+  const saved = ServiceCredentialFile.safeParse(await readJsonFile(file).catch(() => undefined));
+  if (saved.success) return saved.data.credential;
+  try {
+    const credential = await request();
+    await writeFileAtomic(file, `${JSON.stringify({ credential }, null, 2)}\n`, 0o600);
+    return credential;
+  } catch (e) {
+    log.warn(
+      { err: (e as Error).message },
+      "no credential for service processes yet (console unreachable?); they start without one",
+    );
+    return undefined;
+  }
 }

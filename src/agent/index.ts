@@ -7,7 +7,7 @@ import type { Labels } from "../core/schemas/naming.js";
 import { AgentCore } from "./agent.js";
 import { AgentApi } from "./api.js";
 import { ArtifactSource } from "./artifacts.js";
-import { loadOrEnroll } from "./enroll.js";
+import { loadOrEnroll, loadOrRequestServiceCredential } from "./enroll.js";
 import { readJsonFile, writeFileAtomic } from "./fsutil.js";
 import { Layout } from "./layout.js";
 import { MetricsRelay, postToConsole } from "./metrics/relay.js";
@@ -170,6 +170,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       log,
     });
     const api = new AgentApi(cred.consoleUrl, cred.credential);
+    const serviceCredential = await loadOrRequestServiceCredential(
+      layout,
+      () => api.serviceCredential(),
+      log,
+    );
     const state = await loadState(layout.stateFile, log);
     const registrar = new InstancesRegistrar({
       api: api.naming,
@@ -202,7 +207,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       baseEnv: () => ({
         ...inheritedEnv(),
         MSEC_CONSOLE: cred.consoleUrl,
-        MSEC_TOKEN: cred.credential,
+        // Reads only: a service's code cannot act as this machine's agent.
+        ...(serviceCredential ? { MSEC_TOKEN: serviceCredential } : {}),
         ...(metricsUrl ? { MSEC_METRICS_URL: metricsUrl } : {}),
       }),
       reportChanged: () => reporter?.changed(),

@@ -174,6 +174,36 @@ describe("machines over HTTP and the CLI", () => {
     expect(noAuth.status).toBe(401);
   });
 
+  it("gives the agent a read-only credential for its service processes", async () => {
+    const made = await call(c.url, "POST", "/machines/self/service-credential", {
+      token: credential,
+    });
+    expect(made.status).toBe(201);
+    const services = { token: made.body.credential as string };
+    expect(services.token).toMatch(/^msecs_/);
+
+    // Reads: names, watches (what a service's clients need).
+    expect((await call(c.url, "GET", "/services", services)).status).toBe(200);
+    // Nothing of the agent's, and no writes, even on routes open to machines.
+    expect((await call(c.url, "GET", "/machines/self/desired?waitMs=0", services)).status).toBe(
+      403,
+    );
+    const state = await call(c.url, "PUT", "/machines/self/state", {
+      ...services,
+      body: { appliedRevision: 0, services: [] },
+    });
+    expect(state.status).toBe(403);
+    const register = await call(c.url, "POST", "/services/Demo.X/instances", {
+      ...services,
+      body: { addr: "127.0.0.1:9999" },
+    });
+    expect(register.status).toBe(403);
+    expect(register.body.error.message).toMatch(/may only read/);
+    const again = await call(c.url, "POST", "/machines/self/service-credential", services);
+    expect(again.status).toBe(403);
+    expect((await call(c.url, "GET", "/users", services)).status).toBe(403);
+  });
+
   it("answers a waiting long-poll soon after the deployment changes", async () => {
     const t0 = performance.now();
     const pending = call(c.url, "GET", "/machines/self/desired?after=0&waitMs=20000", {

@@ -2,7 +2,10 @@ import type {} from "@fastify/cookie";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { MsecError } from "../../core/errors.js";
 import { type Role, roleAtLeast, weakerRole } from "../../core/roles.js";
-import { MACHINE_CREDENTIAL_PREFIX } from "../../core/schemas/machine.js";
+import {
+  MACHINE_CREDENTIAL_PREFIX,
+  SERVICE_CREDENTIAL_PREFIX,
+} from "../../core/schemas/machine.js";
 import { auditRequest } from "../audit/request.js";
 import { sameSecret } from "../auth/secrets.js";
 import { findSession, SESSION_COOKIE } from "../auth/sessions.js";
@@ -20,6 +23,8 @@ export type Access = "public" | Role | "machine";
 export interface MachinePrincipal {
   machineId: number;
   machineName: string;
+  /** The agent itself, or a service process it runs (reads only). */
+  scope: "agent" | "services";
 }
 
 /** The authenticated caller of a request. */
@@ -80,17 +85,29 @@ export function installAccessControl(app: FastifyInstance, ctx: ConsoleContext):
     const access = req.routeOptions.config.access;
     if (access === undefined) return;
     const machineSecret = bearerSecret(req);
-    if (machineSecret?.startsWith(MACHINE_CREDENTIAL_PREFIX)) {
-      if (access !== "machine" && !(access !== "public" && req.routeOptions.config.machines)) {
+    const scope = machineSecret?.startsWith(MACHINE_CREDENTIAL_PREFIX)
+      ? "agent"
+      : machineSecret?.startsWith(SERVICE_CREDENTIAL_PREFIX)
+        ? "services"
+        : undefined;
+    if (machineSecret && scope) {
+      const forMachines = access !== "public" && req.routeOptions.config.machines === true;
+      if (scope === "agent" && access !== "machine" && !forMachines) {
         throw new MsecError("permission_denied", "machine credentials may only call agent routes");
       }
-      const m = await findMachineByCredential(ctx.store.db, machineSecret);
+      if (scope === "services" && !(forMachines && SAFE_METHODS.has(req.method))) {
+        throw new MsecError(
+          "permission_denied",
+          "a service process's credential may only read (services, watches, artifacts)",
+        );
+      }
+      const m = await findMachineByCredential(ctx.store.db, machineSecret, scope);
       if (!m)
         throw new MsecError(
           "unauthenticated",
           "unknown machine credential (was the machine removed?)",
         );
-      req.machine = { machineId: m.id, machineName: m.name };
+      req.machine = { machineId: m.id, machineName: m.name, scope };
       return;
     }
     if (access === "machine") {

@@ -5,10 +5,12 @@ import {
   type DesiredState,
   EnrollRequest,
   type EnrollResponse,
+  SERVICE_CREDENTIAL_PREFIX,
   StateReport,
 } from "../../core/schemas/machine.js";
 import { loadOrCreateSigningKey } from "../artifacts/signing.js";
 import { auditRequest } from "../audit/request.js";
+import { randomToken, sha256 } from "../auth/secrets.js";
 import {
   checkThrottle,
   recordFailure,
@@ -121,6 +123,33 @@ export function agentRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     };
     return reply.status(201).send(answer);
   });
+
+  // The read-only credential for the service processes this agent runs; a new call
+  // replaces the old one (processes started with it then lose their reads).
+  app.post(
+    "/machines/self/service-credential",
+    { config: { access: "machine" } },
+    async (req, reply) => {
+      const m = machineOf(req);
+      if (m.scope !== "agent") {
+        throw new MsecError("permission_denied", "only the agent may make this credential");
+      }
+      const now = ctx.now();
+      const credential = randomToken(SERVICE_CREDENTIAL_PREFIX);
+      await ctx.store.transaction(async (tx) => {
+        await tx
+          .updateTable("machines")
+          .set({ service_credential_hash: sha256(credential) })
+          .where("id", "=", m.machineId)
+          .execute();
+        await auditRequest(req, tx, now, {
+          action: "machine.service_credential",
+          target: `machine:${m.machineName}`,
+        });
+      });
+      return reply.status(201).send({ credential });
+    },
+  );
 
   app.get("/machines/self/desired", { config: { access: "machine" } }, async (req, reply) => {
     const m = machineOf(req);

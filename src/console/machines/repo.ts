@@ -62,7 +62,7 @@ const MACHINE_COLUMNS = [
 
 const Reports = z.array(ServiceReport);
 
-function toMachine(r: Omit<MachineRow, "credential_hash">): Machine {
+function toMachine(r: Omit<MachineRow, "credential_hash" | "service_credential_hash">): Machine {
   // Written by this code only, but a bad row must not take every listing down with it.
   const labels = Labels.safeParse(JSON.parse(r.labels));
   const services = Reports.safeParse(JSON.parse(r.report));

@@ -298,6 +298,8 @@ export interface MachinesTable {
   applied_revision: Generated<number>;
   /** JSON ServiceReport[]: the agent's last report. */
   report: Generated<string>;
+  /** sha256 of the read-only credential the agent gives its service processes. */
+  service_credential_hash: Generated<string | null>;
 }
 
 export interface DeploymentsTable {

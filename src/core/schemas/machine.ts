@@ -20,6 +20,13 @@ export type MachineName = z.infer<typeof MachineName>;
 /** Join tokens and machine credentials start with these, so a leaked one is easy to spot. */
 export const JOIN_TOKEN_PREFIX = "msecj_";
 export const MACHINE_CREDENTIAL_PREFIX = "msecm_";
+/**
+ * The credential an agent hands the service processes it runs: it only reads (services,
+ * watches, artifacts), so a service's code cannot act as the machine's agent.
+ */
+export const SERVICE_CREDENTIAL_PREFIX = "msecs_";
+
+export const ServiceCredentialResponse = z.object({ credential: z.string() });
 
 export const CreateJoinTokenRequest = z.object({
   /** Labels every machine enrolled with this token starts with. */

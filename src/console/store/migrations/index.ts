@@ -9,6 +9,7 @@ import { artifacts } from "./0006-artifacts.js";
 import { machinesAndReleases } from "./0007-machines-releases.js";
 import { metricIngest } from "./0008-metric-ingest.js";
 import { metricRecent } from "./0009-metric-recent.js";
+import { serviceCredentials } from "./0010-service-credentials.js";
 
 /**
  * Every schema version the code knows, oldest first. Names sort in order and are
@@ -26,5 +27,6 @@ export function migrations(engine: Engine): Record<string, Migration> {
     "0007-machines-releases": machinesAndReleases(engine),
     "0008-metric-ingest": metricIngest(engine),
     "0009-metric-recent": metricRecent(engine),
+    "0010-service-credentials": serviceCredentials(engine),
   };
 }
