@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
@@ -110,11 +111,13 @@ async function startRelay(
   cred: { consoleUrl: string; credential: string },
   timing: AgentTiming,
   log: Logger,
-): Promise<{ relay: MetricsRelay; url: string }> {
-  const portFile = join(layout.agentDir, "relay.json");
-  const saved = (await readJsonFile(portFile).catch(() => undefined)) as
-    | { port?: number }
+): Promise<{ relay: MetricsRelay; url: string; key: string }> {
+  const file = join(layout.agentDir, "relay.json");
+  const saved = (await readJsonFile(file).catch(() => undefined)) as
+    | { port?: number; key?: string }
     | undefined;
+  // Kept with the port: adopted processes hold both in their environment.
+  const key = saved?.key ?? randomBytes(24).toString("base64url");
   const make = (port: number) =>
     new MetricsRelay({
       send: postToConsole(cred.consoleUrl, cred.credential),
@@ -122,6 +125,7 @@ async function startRelay(
       intervalMs: timing.metricsIntervalMs,
       log,
       port,
+      key,
     });
   let relay = make(saved?.port ?? 0);
   let started: { url: string };
@@ -134,8 +138,9 @@ async function startRelay(
     started = await relay.start();
   }
   const port = Number(new URL(started.url).port);
-  if (port !== saved?.port) await writeFileAtomic(portFile, `${JSON.stringify({ port })}\n`, 0o600);
-  return { relay, url: started.url };
+  if (port !== saved?.port || key !== saved?.key)
+    await writeFileAtomic(file, `${JSON.stringify({ port, key })}\n`, 0o600);
+  return { relay, url: started.url, key };
 }
 
 /** The environment every service process inherits: the agent's, without its own msec settings. */
@@ -210,6 +215,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
         // Reads only: a service's code cannot act as this machine's agent.
         ...(serviceCredential ? { MSEC_TOKEN: serviceCredential } : {}),
         ...(metricsUrl ? { MSEC_METRICS_URL: metricsUrl } : {}),
+        ...(relay ? { MSEC_METRICS_KEY: relay.key } : {}),
       }),
       reportChanged: () => reporter?.changed(),
     });

@@ -25,6 +25,7 @@ describe("metrics through the agent's relay", () => {
   let spoolDir: string;
   let echo: ServiceProcess | undefined;
   let relayUrl = "";
+  const RELAY_KEY = "relay-key-for-tests";
   const relays: MetricsRelay[] = [];
 
   /** A real HTTP post to the console, as the agent makes it (here with an admin token). */
@@ -37,6 +38,7 @@ describe("metrics through the agent's relay", () => {
       // Two in memory, so that a 5 s outage spills to disk.
       maxMemoryBatches: 2,
       log: createLogger({ level: "silent" }),
+      key: RELAY_KEY,
       ...(port ? { port } : {}),
     });
     relays.push(relay);
@@ -86,8 +88,16 @@ describe("metrics through the agent's relay", () => {
     echo = await startDemo("echo", {
       MSEC_MANAGED: "1",
       MSEC_METRICS_URL: url,
+      MSEC_METRICS_KEY: RELAY_KEY,
       MSEC_METRICS_INTERVAL_MS: "1000",
     });
+    // Loopback is shared by every user of the machine: no key, no entry.
+    const stranger = await fetch(`${url}/api/v1/metrics/ingest`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ batches: [] }),
+    });
+    expect(stranger.status).toBe(401);
     await echoN(10);
     await until("10 echoes in the console", async () => (await echoes()) === 10, 15_000);
     expect(await echoes(echo.addr)).toBe(10);

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { errorFromBody, isMsecError, MsecError } from "../../core/errors.js";
@@ -21,6 +22,11 @@ export interface MetricsRelayOptions {
   log: Logger;
   /** Loopback port to listen on (default 0: a free one). */
   port?: number;
+  /**
+   * A secret processes must send (`Authorization: Bearer KEY`, from MSEC_METRICS_KEY):
+   * loopback is shared by every user of the machine.
+   */
+  key?: string;
   /** Instead of the disk spool (tests). */
   spool?: Spool;
 }
@@ -156,6 +162,11 @@ export class MetricsRelay {
       reply(res, new MsecError("not_found", "use POST /api/v1/metrics/ingest"));
       return;
     }
+    if (this.opts.key !== undefined && !sameKey(req.headers.authorization, this.opts.key)) {
+      req.resume();
+      reply(res, new MsecError("unauthenticated", "send the relay's key (MSEC_METRICS_KEY)"));
+      return;
+    }
     if (this.stopping) {
       req.resume();
       reply(res, new MsecError("unavailable", "the metrics relay is stopping"));
@@ -250,4 +261,10 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
     "content-length": Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+function sameKey(header: string | undefined, key: string): boolean {
+  const sent = Buffer.from(/^Bearer (\S+)$/i.exec(header ?? "")?.[1] ?? "");
+  const want = Buffer.from(key);
+  return sent.length === want.length && timingSafeEqual(sent, want);
 }

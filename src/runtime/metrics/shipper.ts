@@ -12,7 +12,8 @@ export interface ShipperOptions {
   token?: string;
   /**
    * The agent's local relay (default MSEC_METRICS_URL): when set, minutes go there instead
-   * of to the console, same request, no token (the agent sends them on with its own).
+   * of to the console, same request, with the relay's key (MSEC_METRICS_KEY) as the token
+   * (the agent sends them on with its own credential).
    */
   relay?: string;
   /** How often to send (default MSEC_METRICS_INTERVAL_MS, else 10 s to a relay, 60 s to the console). */
@@ -39,7 +40,7 @@ export class MetricsShipper {
     this.collector = new MinuteCollector(opts.registry ?? defaultRegistry);
     this.relay = opts.relay ?? (process.env.MSEC_METRICS_URL || undefined);
     this.api = this.relay
-      ? new ConsoleApi(this.relay, undefined)
+      ? new ConsoleApi(this.relay, process.env.MSEC_METRICS_KEY || undefined)
       : new ConsoleApi(
           opts.console ?? process.env.MSEC_CONSOLE ?? "http://127.0.0.1:7700",
           opts.token ?? process.env.MSEC_TOKEN,
