@@ -26,6 +26,7 @@ export class AgentCore {
   private passing: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private restoring = false;
 
   constructor(private readonly deps: AgentCoreDeps) {}
 
@@ -37,10 +38,17 @@ export class AgentCore {
   async restore(state: AgentState): Promise<void> {
     this.desired = state.desired;
     this.applied = state.appliedRevision;
-    for (const [service, file] of Object.entries(state.services)) {
-      const unit = this.unit(service);
-      await unit.restore(file);
-      if (unit.empty) this.units.delete(service);
+    // Until every unit has taken its processes back, a write of state.json would lack
+    // them: an agent killed then would lose track of processes that still serve.
+    this.restoring = true;
+    try {
+      for (const [service, file] of Object.entries(state.services)) {
+        const unit = this.unit(service);
+        await unit.restore(file);
+        if (unit.empty) this.units.delete(service);
+      }
+    } finally {
+      this.restoring = false;
     }
     this.changed();
   }
@@ -153,6 +161,7 @@ export class AgentCore {
   }
 
   private changed(): void {
+    if (this.restoring) return;
     void this.persist();
     this.deps.reportChanged();
   }
