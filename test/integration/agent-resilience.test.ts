@@ -144,7 +144,9 @@ describe("the agent through restarts, crashes, outages and config changes", () =
       "restarted",
       async () => {
         const r = await running();
-        return r?.state === "healthy" && r.pid !== pid && r.restarts === 1;
+        // At least one: on a loaded machine a restarted process may miss its health
+        // deadline once and be tried again (and counted again).
+        return r?.state === "healthy" && r.pid !== pid && r.restarts >= 1;
       },
       20_000,
     );
