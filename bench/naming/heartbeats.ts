@@ -4,62 +4,20 @@
  * in one call) from a client on the other core. Reports beats per console CPU-second.
  * Target (issue): ≥ 20,000 beats/s on one core.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpuSeconds } from "../rpc/lib/common.js";
+import { startBenchConsole } from "../lib/console.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const INSTANCES = 5000;
 const BATCH = 1000;
-const PASSWORD = "bench-password-1";
-const clkTck = 100;
-
 const dir = mkdtempSync(join(tmpdir(), "msec-bench-naming-"));
-const pin = cpus().length > 1 ? ["taskset", "-c", "0"] : [];
-const [cmd, ...args] = [
-  ...pin,
-  process.execPath,
-  "dist/bin/msec.js",
-  "console",
-  "--port",
-  "0",
-  "--db",
-  `sqlite:${join(dir, "m.db")}`,
-  "--log-level",
-  "warn",
-];
-const proc = spawn(cmd as string, args, {
-  env: { ...process.env, MSEC_ADMIN_PASSWORD: PASSWORD },
-  stdio: ["ignore", "pipe", "inherit"],
-});
-const killer = setTimeout(() => proc.kill("SIGKILL"), (SECONDS + 120) * 1000);
+const server = await startBenchConsole({ dir, pin: true, maxLifetimeS: SECONDS + 120 });
 
 try {
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    proc.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^console: (\S+)$/m.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    proc.once("exit", (code) => reject(new Error(`console exited with ${code}`)));
-  });
+  const { url, token } = server;
   const api = `${url}/api/v1`;
-  const login = await fetch(`${api}/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "admin", password: PASSWORD }),
-  });
-  const cookie = login.headers.get("set-cookie")?.split(";")[0] ?? "";
-  const { csrfToken } = (await login.json()) as { csrfToken: string };
-  const tok = await fetch(`${api}/tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrfToken },
-    body: JSON.stringify({ name: "bench" }),
-  });
-  const { token } = (await tok.json()) as { token: string };
   const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
 
   const addrs = Array.from({ length: INSTANCES }, (_, i) => ({
@@ -81,7 +39,7 @@ try {
   for (let i = 0; i < addrs.length; i += BATCH)
     batches.push(JSON.stringify({ beats: addrs.slice(i, i + BATCH) }));
 
-  const cpuBefore = cpuSeconds(proc.pid ?? -1, clkTck) ?? 0;
+  const cpuBefore = server.cpuSeconds();
   const started = performance.now();
   let beats = 0;
   const until = Date.now() + SECONDS * 1000;
@@ -100,7 +58,7 @@ try {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const cpu = (cpuSeconds(proc.pid ?? -1, clkTck) ?? 0) - cpuBefore;
+  const cpu = server.cpuSeconds() - cpuBefore;
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, node ${process.version}, load ${loadavg()
     .map((l) => l.toFixed(2))
     .join(" ")}`;
@@ -118,7 +76,6 @@ try {
   mkdirSync("bench/results", { recursive: true });
   writeFileSync("bench/results/naming-latest.md", `${lines.join("\n")}\n`);
 } finally {
-  clearTimeout(killer);
-  proc.kill("SIGTERM");
+  await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -16,13 +16,11 @@ import { join } from "node:path";
 import { type RunningAgent, startAgent } from "../../dist/agent/index.js";
 import { createLogger } from "../../dist/core/log.js";
 import { echoPackage, tarGz, uploadArtifact } from "../../test/support/packages.js";
-import { cpuSeconds } from "../rpc/lib/common.js";
+import { startBenchConsole } from "../lib/console.js";
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
 const SERVICE = "Bench.Echo";
-const PASSWORD = "bench-password-1";
-const CLK_TCK = 100;
 
 const dir = mkdtempSync(join(tmpdir(), "msec-bench-release-"));
 const log = createLogger({ level: "error" });
@@ -36,33 +34,21 @@ const machine = {
     .join(" "),
 };
 
-const consoleProc = spawn(
-  process.execPath,
-  [
-    "dist/bin/msec.js",
-    "console",
-    "--port",
-    "0",
-    "--db",
-    `sqlite:${join(dir, "m.db")}`,
-    "--log-level",
-    "warn",
-  ],
-  {
-    env: { ...process.env, MSEC_ADMIN_PASSWORD: PASSWORD, MSEC_RELEASE_TICK_MS: "200" },
-    stdio: ["ignore", "pipe", "inherit"],
-  },
-);
+const server = await startBenchConsole({
+  dir,
+  env: { MSEC_RELEASE_TICK_MS: "200" },
+  maxLifetimeS: 900,
+});
 let load: ChildProcess | undefined;
 const agents: RunningAgent[] = [];
 // Never outlive a stuck run.
 const killer = setTimeout(() => {
-  consoleProc.kill("SIGKILL");
+  server.proc.kill("SIGKILL");
   load?.kill("SIGKILL");
   process.exit(3);
 }, 900_000);
 
-const consoleCpu = () => cpuSeconds(consoleProc.pid ?? 0, CLK_TCK) ?? 0;
+const consoleCpu = () => server.cpuSeconds();
 
 async function api(url: string, token: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${url}/api/v1${path}`, {
@@ -96,29 +82,7 @@ async function release(url: string, token: string, spec: Record<string, unknown>
 
 const results: Record<string, number> = {};
 try {
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    consoleProc.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^console: (\S+)$/m.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    consoleProc.once("exit", (code) => reject(new Error(`console exited with ${code}`)));
-  });
-  const login = await fetch(`${url}/api/v1/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "admin", password: PASSWORD }),
-  });
-  const cookie = login.headers.get("set-cookie")?.split(";")[0] ?? "";
-  const { csrfToken } = (await login.json()) as { csrfToken: string };
-  const minted = await fetch(`${url}/api/v1/tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrfToken },
-    body: JSON.stringify({ name: "bench", role: "admin" }),
-  });
-  const token = ((await minted.json()) as { token: string }).token;
-
+  const { url, token } = server;
   const v1 = await uploadArtifact(
     url,
     token,
@@ -218,8 +182,7 @@ try {
   if (counts.failed > 0) process.stderr.write(`failed calls: ${JSON.stringify(counts.errors)}\n`);
 } finally {
   await Promise.all(agents.map((a) => a.stop({ stopServices: true }).catch(() => {})));
-  consoleProc.kill("SIGTERM");
-  await new Promise((r) => consoleProc.once("exit", r));
+  await server.stop();
   clearTimeout(killer);
   rmSync(dir, { recursive: true, force: true });
 }

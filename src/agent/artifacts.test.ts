@@ -3,11 +3,12 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../core/digest.js";
 import { MsecError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
 import type { ArtifactRef } from "../core/schemas/machine.js";
 import { ArtifactSource } from "./artifacts.js";
-import { sha256Hex, signedMessage } from "./deploy/verify.js";
+import { signedMessage } from "./deploy/verify.js";
 
 const { publicKey, privateKey } = generateKeyPairSync("ed25519");
 const PEM = publicKey.export({ type: "spki", format: "pem" }).toString();

@@ -1,11 +1,12 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { sha256Hex } from "../core/digest.js";
 import { isMsecError, MsecError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { ArtifactKind } from "../core/schemas/artifact.js";
 import type { ArtifactRef } from "../core/schemas/machine.js";
 import type { AgentApi } from "./api.js";
-import { sha256Hex, verifyArtifact } from "./deploy/verify.js";
+import { verifyArtifact } from "./deploy/verify.js";
 import { writeFileAtomic } from "./fsutil.js";
 import { prune } from "./layout.js";
 

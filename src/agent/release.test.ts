@@ -5,10 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tar from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../core/digest.js";
 import { createLogger } from "../core/log.js";
 import type { ArtifactRef, Deployment } from "../core/schemas/machine.js";
 import { ArtifactSource } from "./artifacts.js";
-import { sha256Hex, signedMessage } from "./deploy/verify.js";
+import { signedMessage } from "./deploy/verify.js";
 import { ensureServiceDirs, Layout, msecPackageRoot } from "./layout.js";
 import { prepareConfigSet, prepareRelease } from "./release.js";
 

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startAgent } from "../agent/index.js";
 import { ApiClient } from "../cli/client.js";
 import type { RunningConsole } from "../console/start.js";
+import { sha256Hex } from "../core/digest.js";
 import { MsecError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { ArtifactList, ArtifactView } from "../core/schemas/artifact.js";
@@ -79,7 +79,7 @@ async function deploy(
   port: number,
 ): Promise<void> {
   const bytes = await demoPackage(module, port);
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const sha256 = sha256Hex(bytes);
   const enc = encodeURIComponent(service);
   const { artifacts } = await api.get(`/artifacts/${enc}?kind=package`, ArtifactList);
   const latest = artifacts.reduce<ArtifactView | undefined>(

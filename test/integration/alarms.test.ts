@@ -13,7 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signBody } from "../../src/console/alarm/notifiers/webhook.js";
-import type { Alarm, AlarmEvent, AlarmMessage, AlarmRule } from "../../src/core/schemas/alarm.js";
+import {
+  type Alarm,
+  type AlarmEvent,
+  type AlarmMessage,
+  type AlarmRule,
+  alarmRuleInput,
+} from "../../src/core/schemas/alarm.js";
 import { type ConsoleProcess, runCli, startConsoleProcess } from "../support/console-process.js";
 import { freshDatabase, type TestDatabase } from "../support/engines.js";
 import { call, tokenFor, userToken } from "../support/http.js";
@@ -243,15 +249,7 @@ describe("alarms against a real console", () => {
     await ingest("Alarm.Nodata", START - 30 * MIN, T + 60 * MIN, (m) =>
       m > T && m < T + 6 * MIN ? null : { beats: 1 },
     );
-    const {
-      id: _id,
-      state: _s,
-      alarmId: _a,
-      evaluatedMinute: _e,
-      createdAt: _c,
-      updatedAt: _u,
-      ...nodata
-    } = (await api("GET", `/alarm-rules/${rules.nodata}`)) as AlarmRule;
+    const nodata = alarmRuleInput((await api("GET", `/alarm-rules/${rules.nodata}`)) as AlarmRule);
     await api("PUT", `/alarm-rules/${rules.nodata}`, { ...nodata, enabled: true });
     const now = await clock();
     if (now >= T)
@@ -300,15 +298,7 @@ describe("alarms against a real console", () => {
     expect(preview.alarms).toEqual([{ firedAt: iso(T + MIN), resolvedAt: iso(T + 4 * MIN) }]);
 
     // The same rule, unsaved (the editor's Preview): the same answer, and nothing is stored.
-    const {
-      id: _id,
-      state: _s,
-      alarmId: _a,
-      evaluatedMinute: _e,
-      createdAt: _c,
-      updatedAt: _u,
-      ...spec
-    } = (await api("GET", `/alarm-rules/${rules.fluct}`)) as AlarmRule;
+    const spec = alarmRuleInput((await api("GET", `/alarm-rules/${rules.fluct}`)) as AlarmRule);
     const before = ((await api("GET", "/alarm-rules")) as { rules: AlarmRule[] }).rules.length;
     expect(await api("POST", "/alarm-rules/preview", spec)).toEqual(preview);
     const window = { from: iso(T + MIN), to: iso(T + 2 * MIN) };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyArtifact } from "../../src/agent/deploy/verify.js";
 import { type ConsoleProcess, runCli, startConsoleProcess } from "../support/console-process.js";
 import { freshDatabase, type TestDatabase } from "../support/engines.js";
-import { call, type Reply, tokenFor } from "../support/http.js";
+import { call, type Reply, tokenFor, userToken } from "../support/http.js";
 
 const ADMIN_PW = "admin-password-1";
 const ENV = { MSEC_ADMIN_PASSWORD: ADMIN_PW };
@@ -37,18 +37,8 @@ describe("artifact store over HTTP and the CLI", () => {
     db = await freshDatabase("sqlite");
     c = await startConsoleProcess({ db: db.url, env: ENV });
     admin = await tokenFor(c.url, "admin", ADMIN_PW);
-    for (const [username, role] of [
-      ["olga", "operator"],
-      ["vera", "viewer"],
-    ] as const) {
-      const r = await call(c.url, "POST", "/users", {
-        token: admin,
-        body: { username, password: `${username}-password`, role },
-      });
-      expect(r.status).toBe(201);
-    }
-    operator = await tokenFor(c.url, "olga", "olga-password");
-    viewer = await tokenFor(c.url, "vera", "vera-password");
+    operator = await userToken(c.url, admin, "olga", "operator");
+    viewer = await userToken(c.url, admin, "vera", "viewer");
     home = mkdtempSync(join(tmpdir(), "msec-home-"));
   });
   afterAll(async () => {

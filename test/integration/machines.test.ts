@@ -8,7 +8,7 @@ import { openStore, type Store } from "../../src/console/store/index.js";
 import type { Deployment, StateReport } from "../../src/core/schemas/machine.js";
 import { type ConsoleProcess, runCli, startConsoleProcess } from "../support/console-process.js";
 import { freshDatabase, type TestDatabase } from "../support/engines.js";
-import { call, tokenFor } from "../support/http.js";
+import { call, tokenFor, userToken } from "../support/http.js";
 
 const ADMIN_PW = "admin-password-1";
 const ENV = { MSEC_ADMIN_PASSWORD: ADMIN_PW };
@@ -40,18 +40,8 @@ describe("machines over HTTP and the CLI", () => {
     c = await startConsoleProcess({ db: db.url, env: ENV });
     store = await openStore(db.url);
     admin = await tokenFor(c.url, "admin", ADMIN_PW);
-    for (const [username, role] of [
-      ["olga", "operator"],
-      ["vera", "viewer"],
-    ] as const) {
-      const r = await call(c.url, "POST", "/users", {
-        token: admin,
-        body: { username, password: `${username}-password`, role },
-      });
-      expect(r.status).toBe(201);
-    }
-    operator = await tokenFor(c.url, "olga", "olga-password");
-    viewer = await tokenFor(c.url, "vera", "vera-password");
+    operator = await userToken(c.url, admin, "olga", "operator");
+    viewer = await userToken(c.url, admin, "vera", "viewer");
     home = mkdtempSync(join(tmpdir(), "msec-home-"));
     cli = (args, token = admin) =>
       runCli(args, { env: { MSEC_CONSOLE: c.url, MSEC_TOKEN: token, MSEC_HOME: home } });

@@ -5,7 +5,6 @@ import {
   getArtifactContent,
   insertArtifact,
   listArtifacts,
-  sha256Hex,
 } from "../../src/console/artifacts/repo.js";
 import {
   loadOrCreateSigningKey,
@@ -13,6 +12,7 @@ import {
   verifyArtifactSignature,
 } from "../../src/console/artifacts/signing.js";
 import { openStore } from "../../src/console/store/index.js";
+import { sha256Hex } from "../../src/core/digest.js";
 import { TEST_ENGINES, useFreshStore } from "../support/engines.js";
 
 const now = 1_700_000_000_000;

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { sha256Hex, signedMessage, verifyArtifact } from "./verify.js";
+import { sha256Hex } from "../../core/digest.js";
+import { signedMessage, verifyArtifact } from "./verify.js";
 
 function keys() {
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");

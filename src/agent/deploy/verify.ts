@@ -1,4 +1,5 @@
-import { createHash, createPublicKey, verify } from "node:crypto";
+import { createPublicKey, verify } from "node:crypto";
+import { sha256Hex } from "../../core/digest.js";
 import { artifactSigningMessage } from "../../core/schemas/artifact.js";
 
 /**
@@ -19,10 +20,6 @@ export interface ArtifactDigest {
 /** The exact bytes the console signs for an artifact with this sha256 (one definition, in core). */
 export function signedMessage(sha256Hex: string): Buffer {
   return Buffer.from(artifactSigningMessage(sha256Hex.toLowerCase()), "utf8");
-}
-
-export function sha256Hex(bytes: Buffer): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /**

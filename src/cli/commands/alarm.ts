@@ -5,6 +5,7 @@ import {
   AlarmEvent,
   AlarmRule,
   type AlarmRuleInput,
+  alarmRuleInput,
   PreviewResult,
   Severity,
   Silence,
@@ -88,18 +89,6 @@ function printRules(rules: readonly AlarmRule[]): void {
 }
 
 const Rules = z.object({ rules: z.array(AlarmRule) });
-const ruleInputOf = (r: AlarmRule): AlarmRuleInput => {
-  const {
-    id: _id,
-    state: _s,
-    alarmId: _a,
-    evaluatedMinute: _e,
-    createdAt: _c,
-    updatedAt: _u,
-    ...spec
-  } = r;
-  return spec;
-};
 
 interface RuleFlags {
   max?: number;
@@ -250,7 +239,12 @@ export function registerAlarmCommands(program: Command): void {
       .action(async (id: number, _f: unknown, cmd: Command) => {
         const client = await apiClient(cmd);
         const r = await client.get(`/alarm-rules/${id}`, AlarmRule);
-        await client.call("PUT", `/alarm-rules/${id}`, { ...ruleInputOf(r), enabled }, AlarmRule);
+        await client.call(
+          "PUT",
+          `/alarm-rules/${id}`,
+          { ...alarmRuleInput(r), enabled },
+          AlarmRule,
+        );
         process.stdout.write(`alarm rule #${id} ${enabled ? "enabled" : "disabled"}\n`);
       });
   }

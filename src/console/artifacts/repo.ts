@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../../core/digest.js";
 import { MsecError } from "../../core/errors.js";
 import type { ArtifactKind, ArtifactView } from "../../core/schemas/artifact.js";
 import type { ArtifactRow, Db } from "../store/schema.js";
@@ -29,10 +29,6 @@ const META = [
   "note",
   "name",
 ] as const;
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 /**
  * Store a new version: the next number for (service, kind), given out inside the

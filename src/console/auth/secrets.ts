@@ -1,5 +1,6 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
+import { sha256Hex } from "../../core/digest.js";
 
 const scryptAsync = promisify(scrypt) as (
   password: string,
@@ -60,8 +61,9 @@ export function generatePassword(): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
 }
 
+/** How secrets (tokens, session ids, credentials) are stored: their sha256 only. */
 export function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return sha256Hex(text);
 }
 
 export function sameSecret(a: string, b: string): boolean {

@@ -112,6 +112,20 @@ export const AlarmRule = z.discriminatedUnion("kind", [
 ]);
 export type AlarmRule = z.output<typeof AlarmRule>;
 
+/** A stored rule as the body that would create it again (to edit it, or preview it unsaved). */
+export function alarmRuleInput(r: AlarmRule): AlarmRuleInput {
+  const {
+    id: _id,
+    state: _s,
+    alarmId: _a,
+    evaluatedMinute: _e,
+    createdAt: _c,
+    updatedAt: _u,
+    ...spec
+  } = r;
+  return spec;
+}
+
 export const RuleQuery = z.object({ service: ServiceName.optional() });
 
 // Receivers. Secrets (webhook signing keys, SMTP passwords) go in and never come out.

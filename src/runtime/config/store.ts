@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { sha256Hex } from "../../core/digest.js";
 import { MsecError } from "../../core/errors.js";
 import { createLogger, type Logger } from "../../core/log.js";
 
@@ -186,7 +186,7 @@ export class ConfigStore {
       for (const name of this.fs.list(dir)) {
         if (!FILE_NAME.test(name)) continue;
         const text = this.fs.read(join(dir, name));
-        if (text !== undefined) seen.set(name, createHash("sha256").update(text).digest("hex"));
+        if (text !== undefined) seen.set(name, sha256Hex(text));
       }
     }
     this.seen = seen;
