@@ -21,7 +21,6 @@ import type { ConsoleContext } from "../context.js";
 import { machineOf } from "../http/access.js";
 import { parseInput } from "../http/validate.js";
 import { getDeployments } from "./deployments.js";
-import { checkBodyLabels } from "./labels.js";
 import { desiredRevisionOf, enrollMachine, recordStateReport } from "./repo.js";
 
 /** Longest and default wait of a desired-state long-poll (docs/agent-protocol.md). */
@@ -75,7 +74,6 @@ export function agentRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
         { headers: { "retry-after": String(seconds) } },
       );
     }
-    checkBodyLabels(req.body);
     const body = parseInput(EnrollRequest, req.body, "body");
     if (RESERVED_MACHINE_NAMES.has(body.name)) {
       throw new MsecError(

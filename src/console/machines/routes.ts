@@ -12,7 +12,7 @@ import type { ConsoleContext } from "../context.js";
 import { principalOf } from "../http/access.js";
 import { parseInput } from "../http/validate.js";
 import { agentRoutes } from "./agent-routes.js";
-import { applyLabelChanges, checkBodyLabels, parseLabels } from "./labels.js";
+import { applyLabelChanges, parseLabels } from "./labels.js";
 import {
   createJoinToken,
   deleteJoinToken,
@@ -39,7 +39,6 @@ export function machineRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
 
   app.post("/machines/tokens", { config: { access: "admin" } }, async (req, reply) => {
     const who = principalOf(req);
-    checkBodyLabels(req.body);
     const body = parseInput(CreateJoinTokenRequest, req.body, "body");
     const now = ctx.now();
     const created = await ctx.store.transaction(async (tx) => {
@@ -104,14 +103,11 @@ export function machineRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     const { name } = parseInput(MachineParams, req.params, "params");
     const { labels: changes } = parseInput(SetMachineLabelsRequest, req.body, "body");
     // Names (even of labels to remove) and values by core's rules, then the result's size.
-    parseLabels(
-      Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v ?? ""])),
-      "body.labels",
-    );
+    parseLabels(Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v ?? ""])));
     const now = ctx.now();
     await ctx.store.transaction(async (tx) => {
       const m = await getMachineByName(tx, name);
-      const next = parseLabels(applyLabelChanges(m.labels, changes), "body.labels");
+      const next = parseLabels(applyLabelChanges(m.labels, changes));
       await setMachineLabels(tx, m.id, next);
       await auditRequest(req, tx, now, {
         action: "machine.labels",
